@@ -14,6 +14,7 @@ All times here are integer microseconds so that inclusive bounds are exact: in f
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -130,14 +131,29 @@ def _merge_overlap(
 def _merge_onsets(
     parts: list[tuple[int, int, str]], window_us: int
 ) -> list[list[tuple[int, int, str]]]:
-    """AASM: an LM joins the previous one when on the other leg and its onset is < window later."""
-    groups: list[list[tuple[int, int, str]]] = []
-    for part in parts:
-        if groups and part[2] != groups[-1][-1][2] and part[0] - groups[-1][-1][0] < window_us:
-            groups[-1].append(part)
-        else:
-            groups.append([part])
-    return groups
+    """AASM: LMs on different legs with onsets < ``window_us`` apart count as one.
+
+    The pairs are linked transitively (connected components), which makes the result independent
+    of which leg is called left and of the order of parts with equal onsets.
+    """
+    parent = list(range(len(parts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    onsets = [p[0] for p in parts]  # parts are sorted by onset
+    for i, (on_i, _, side_i) in enumerate(parts):
+        j = bisect.bisect_right(onsets, on_i - window_us)  # first onset > on_i - window
+        for k in range(j, i):
+            if parts[k][2] != side_i:
+                parent[root(k)] = root(i)
+    groups: dict[int, list[tuple[int, int, str]]] = {}
+    for i, part in enumerate(parts):
+        groups.setdefault(root(i), []).append(part)
+    return sorted(groups.values(), key=lambda g: g[0][0])
 
 
 def check_sides(lms: EventTable) -> tuple[str, ...]:
