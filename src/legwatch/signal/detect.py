@@ -1,0 +1,357 @@
+"""Movement detection: hysteresis on the activity envelope, then classification of each event.
+
+One algorithm serves both paths. :class:`StreamingDetector` takes chunks as they arrive and emits
+each event as soon as it is final (0.5 s of quiet after its offset, plus at most one frame);
+:func:`detect_movements` feeds a whole recording through the same object. Because every stage is
+causal and chunk-invariant, both give identical events on the same data.
+
+Rules (adapted from the EMG rules of WASM 2016 to acceleration; thresholds in ``ThresholdParams``)
+-------------------------------------------------------------------------------------------------
+- onset: activity rises above the high threshold; the onset time is where it last crossed the low
+  threshold before that, interpolated inside the frame, minus the low-pass group delay;
+- offset: the start of at least 0.5 s at or below the low threshold;
+- morphology: a counted leg movement must contain a 0.5 s window whose median activity is at or
+  above the low threshold;
+- classification (``classify_event``): posture change, gross body movement, tremor, vibration,
+  spasm, too short, or leg movement.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from legwatch.events import EventTable
+from legwatch.recording import Recording
+from legwatch.signal.frames import Frames, FrameStream
+from legwatch.signal.params import DetectorParams
+
+log = logging.getLogger(__name__)
+
+F64 = NDArray[np.float64]
+
+#: Kinds of detected events. Only "lm" is counted as a leg movement, "spasm" as a spasm.
+KINDS = ("lm", "spasm", "posture_change", "gross_body", "tremor", "vibration", "short")
+#: Property columns of every detected event.
+PROPS = (
+    "peak_mg",
+    "tilt_deg",
+    "jerk_g_per_s",
+    "hf_ratio",
+    "cycles",
+    "morphology_ok",
+    "at_gap",
+)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    i_on: int  # first frame above low (index into the buffer)
+    i_off: int  # first quiet frame (exclusive end)
+    closed_by_gap: bool
+
+
+def _interp_cross(a0: float, a1: float, level: float) -> float:
+    """Fraction (0..1) of the way from a0 to a1 at which ``level`` is crossed."""
+    if a1 == a0:
+        return 0.5
+    return float(min(1.0, max(0.0, (level - a0) / (a1 - a0))))
+
+
+def classify_event(f: dict[str, float], params: DetectorParams) -> str:
+    """The kind of one detected event, from its measured properties (see PROPS).
+
+    Order matters: a turn-over that also shakes the bed is a posture change first.
+    """
+    c, sp = params.classify, params.spasm
+    dur = f["duration_s"]
+    if f["tilt_deg"] > c.posture_deg:
+        return "gross_body" if dur > c.gross_min_s else "posture_change"
+    if dur > c.gross_min_s and f["peak_mg"] >= c.gross_peak_mg:
+        return "gross_body"
+    if dur >= c.tremor_min_s and f["cycles"] >= c.tremor_min_cycles:
+        return "tremor"
+    if (
+        dur <= sp.max_s
+        and f["jerk_g_per_s"] >= sp.min_jerk_g_per_s
+        and f["peak_raw_mg"] >= sp.min_peak_mg
+    ):
+        return "spasm"
+    if f["hf_ratio"] > c.vibration_hf_ratio and dur < 2 * params.events.min_quiet_s:
+        return "vibration"
+    if dur < 0.5 or not f["morphology_ok"]:
+        return "short"
+    return "lm"
+
+
+@dataclass
+class StreamingDetector:
+    """Detect movements in one band's samples as they arrive.
+
+    Parameters
+    ----------
+    fs_hz : float
+        Sampling rate of the band, Hz.
+    side : str
+        "left", "right" or "unknown": copied into every event.
+    params : DetectorParams
+        Detector parameters.
+    """
+
+    fs_hz: float
+    side: str = "unknown"
+    params: DetectorParams = field(default_factory=DetectorParams)
+
+    def __post_init__(self) -> None:
+        p = self.params
+        self._stream = FrameStream(self.fs_hz, p.front_end, p.thresholds)
+        self._frame_s = p.front_end.frame_s
+        self._quiet_n = max(1, round(p.events.min_quiet_s / self._frame_s))
+        self._morph_n = max(1, round(p.events.morphology_window_s / self._frame_s))
+        self._after_n = max(1, round(p.events.after_s / self._frame_s))
+        self._max_n = max(1, round(p.events.max_event_s / self._frame_s))
+        self._pre_n = 2  # frames kept before an onset for interpolation and jerk
+        self._buf = Frames.empty()
+        self._start = 0
+        self._off_runs: list[tuple[float, float]] = []  # detection switched off (s)
+        self._off_open: float | None = None
+        self.frames_seen = 0
+
+    # -- public -------------------------------------------------------------------------------
+    def push(self, t_s: F64, accel_g: F64) -> EventTable:
+        """Feed samples (times in s, acceleration (n, 3) in g); returns the events now final."""
+        fr = self._stream.push(np.asarray(t_s, dtype=np.float64), np.asarray(accel_g, np.float64))
+        return self._consume(fr, final=False)
+
+    def flush(self) -> EventTable:
+        """End of data: close and return whatever is still open."""
+        return self._consume(self._stream.flush(), final=True)
+
+    @property
+    def detection_off(self) -> list[tuple[float, float]]:
+        """Stretches (s) where the noise floor was too high to detect anything."""
+        return list(self._off_runs)
+
+    # -- internals ----------------------------------------------------------------------------
+    def _track_off(self, fr: Frames, final: bool) -> None:
+        off = fr.floor_mg > self.params.thresholds.max_floor_mg
+        t0 = fr.k * self._frame_s
+        if off.size:
+            change = np.flatnonzero(np.diff(np.concatenate(([self._off_open is not None], off))))
+            for i in change.tolist():
+                if off[i]:
+                    self._off_open = float(t0[i])
+                elif self._off_open is not None:
+                    self._off_runs.append((self._off_open, float(t0[i])))
+                    self._off_open = None
+        if final and self._off_open is not None and off.size:
+            self._off_runs.append((self._off_open, float(t0[-1] + self._frame_s)))
+            self._off_open = None
+
+    def _consume(self, fr: Frames, final: bool) -> EventTable:
+        self.frames_seen += len(fr)
+        self._track_off(fr, final)
+        buf = Frames.concat([self._buf, fr])
+        if not len(buf):
+            return EventTable.empty(PROPS)
+        th = self.params.thresholds
+        high = np.maximum(th.high_min_mg, th.high_factor * buf.floor_mg)
+        low = np.maximum(th.low_min_mg, th.low_factor * buf.floor_mg)
+        off = buf.floor_mg > th.max_floor_mg
+        a = buf.activity_mg
+        above = (a > high) & ~off
+        quiet = a <= low
+        # a frame where a quiet run of quiet_n frames starts, or where a segment ends
+        run = np.convolve(quiet.astype(np.int64), np.ones(self._quiet_n, np.int64), "full")
+        quiet_start = run[self._quiet_n - 1 :] >= self._quiet_n  # quiet[i:i+q] all True
+        seg_end = np.append(buf.seg[1:] != buf.seg[:-1], final)
+        n = len(buf)
+        ups = np.flatnonzero(above)
+        qs = np.flatnonzero(quiet_start)
+        ends = np.flatnonzero(seg_end)
+        events: list[dict[str, Any]] = []
+        pos = self._start  # frames before pos are context only (belong to earlier events)
+        open_at: int | None = None
+        while True:
+            j = int(np.searchsorted(ups, pos))
+            if j >= ups.size:
+                break
+            i_up = int(ups[j])
+            # onset: back to the last frame at or below low (never before pos)
+            i_on = i_up
+            while i_on > pos and not quiet[i_on - 1] and buf.seg[i_on - 1] == buf.seg[i_up]:
+                i_on -= 1
+            jq = int(np.searchsorted(qs, i_up))
+            je = int(np.searchsorted(ends, i_up))
+            i_q = int(qs[jq]) if jq < qs.size else n + 1
+            # a quiet run is only known once all its frames are in the buffer
+            if i_q + self._quiet_n > n and not final:
+                i_q = n + 1
+            i_e = int(ends[je]) + 1 if je < ends.size else n + 1
+            i_off = min(i_q, i_e, i_on + self._max_n)
+            gap = i_e <= i_q and i_e <= i_on + self._max_n
+            need_after = 0 if gap else self._after_n
+            if i_off > n or (i_off + need_after > n and not final):
+                open_at = i_on
+                break
+            events.append(self._measure(buf, _Candidate(i_on, i_off, gap), low, a))
+            pos = i_off
+        if final:
+            self._buf = Frames.empty()
+            self._start = 0
+        else:
+            if open_at is not None:
+                new_start = open_at
+            else:
+                # no event open: a later onset backtracks at most to the last quiet frame
+                q_idx = np.flatnonzero(quiet[pos:])
+                new_start = pos + int(q_idx[-1]) + 1 if q_idx.size else pos
+                new_start = min(max(new_start, n - self._max_n), n)
+            keep_from = max(0, new_start - self._pre_n)
+            self._buf = buf.slice(keep_from, n)
+            self._start = new_start - keep_from
+        if not events:
+            return EventTable.empty(PROPS)
+        return EventTable.from_records(events, prop_names=PROPS)
+
+    def _measure(self, buf: Frames, c: _Candidate, low: F64, a: F64) -> dict[str, Any]:
+        fs = self._frame_s
+        centre = (buf.k + 0.5) * fs
+        i_on, i_off = c.i_on, c.i_off
+        # onset interpolated where activity crossed the low threshold
+        if i_on > 0 and buf.seg[i_on - 1] == buf.seg[i_on]:
+            frac = _interp_cross(a[i_on - 1], a[i_on], low[i_on])
+            onset = centre[i_on - 1] + frac * fs
+        else:
+            onset = centre[i_on] - 0.5 * fs
+        last = i_off - 1
+        if i_off < len(buf) and not c.closed_by_gap:
+            frac = _interp_cross(a[last], a[i_off], low[i_off])
+            offset = centre[last] + frac * fs
+        else:
+            offset = centre[last] + 0.5 * fs
+        delay = self._stream.delay_s
+        onset, offset = onset - delay, offset - delay
+        duration = max(offset - onset, fs / 2)
+        ev_a = a[i_on:i_off]
+        peak = float(ev_a.max())
+        # resting orientation before vs after
+        before = buf.base[i_on]
+        if c.closed_by_gap:
+            tilt = 0.0
+        else:
+            after = buf.lp[i_off : i_off + self._after_n].mean(axis=0)
+            cosang = float(before @ after) / (np.linalg.norm(before) * np.linalg.norm(after))
+            tilt = float(np.degrees(np.arccos(min(1.0, max(-1.0, cosang)))))
+        j0 = max(0, i_on - 1)
+        jerk = float(buf.jerk[j0:i_off].max())
+        raw_dev = buf.raw[j0:i_off] - before
+        peak_raw = float(np.sqrt((raw_dev * raw_dev).sum(axis=1)).max()) * 1000.0
+        lf_energy = float(((ev_a / 1000.0) ** 2).sum())
+        hf_energy = float(buf.hf2[i_on:i_off].sum())
+        hf_ratio = hf_energy / lf_energy if lf_energy > 0 else np.inf
+        cycles = _oscillation_cycles(buf.lp[i_on:i_off] - before)
+        w = self._morph_n
+        if ev_a.size >= w:
+            windows = np.lib.stride_tricks.sliding_window_view(ev_a, w)
+            morph = bool((np.median(windows, axis=1) >= low[i_on : i_off - w + 1]).any())
+        else:
+            morph = False
+        features = {
+            "duration_s": duration,
+            "peak_mg": peak,
+            "peak_raw_mg": peak_raw,
+            "tilt_deg": tilt,
+            "jerk_g_per_s": jerk,
+            "hf_ratio": hf_ratio,
+            "cycles": cycles,
+            "morphology_ok": morph,
+        }
+        kind = classify_event(features, self.params)
+        return {
+            "onset_s": onset,
+            "duration_s": duration,
+            "kind": kind,
+            "side": self.side,
+            "peak_mg": peak,
+            "tilt_deg": tilt,
+            "jerk_g_per_s": jerk,
+            "hf_ratio": min(hf_ratio, 1e6),
+            "cycles": cycles,
+            "morphology_ok": morph,
+            "at_gap": c.closed_by_gap,
+        }
+
+
+def _oscillation_cycles(dev: F64) -> float:
+    """Oscillation cycles of a movement along its main direction (half the zero crossings).
+
+    A leg movement goes out, holds and returns: about one crossing of its own mean each way. Tremor
+    and ALMA bursts cross many times.
+    """
+    if dev.shape[0] < 4:
+        return 0.0
+    centred = dev - dev.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    x = centred @ vt[0]
+    # ignore wiggles smaller than a quarter of the range (noise on a hold)
+    hyst = 0.25 * (x.max() - x.min())
+    state = 0
+    crossings = 0
+    for v in x:
+        s = 1 if v > hyst else (-1 if v < -hyst else 0)
+        if s and s != state:
+            if state:
+                crossings += 1
+            state = s
+    return crossings / 2.0
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Everything found in one band's recording."""
+
+    events: EventTable
+    detection_off: tuple[tuple[float, float], ...]
+    params: DetectorParams
+    fs_hz: float
+
+    @property
+    def leg_movements(self) -> EventTable:
+        return self.events.of_kind("lm")
+
+    @property
+    def spasms(self) -> EventTable:
+        return self.events.of_kind("spasm")
+
+
+def detect_movements(
+    recording: Recording,
+    params: DetectorParams | None = None,
+    *,
+    chunk_s: float = 3600.0,
+) -> Detection:
+    """Detect every movement in a recording (the offline path).
+
+    The recording is fed through :class:`StreamingDetector` in chunks of ``chunk_s`` seconds, which
+    bounds memory and gives exactly the events the live collector gets.
+    """
+    params = params or DetectorParams()
+    det = StreamingDetector(recording.fs_effective_hz, recording.side, params)
+    parts: list[EventTable] = []
+    for i0, i1 in _chunks(recording.t_s, chunk_s):
+        parts.append(det.push(recording.t_s[i0:i1], recording.accel_g[i0:i1]))
+    parts.append(det.flush())
+    events = EventTable.concat(parts) if any(len(p) for p in parts) else EventTable.empty(PROPS)
+    return Detection(events, tuple(det.detection_off), params, recording.fs_effective_hz)
+
+
+def _chunks(t_s: F64, chunk_s: float) -> Iterable[tuple[int, int]]:
+    edges = np.searchsorted(t_s, np.arange(t_s[0], t_s[-1] + chunk_s, chunk_s))
+    edges = np.unique(np.append(edges, t_s.size))
+    return zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True)

@@ -1,0 +1,275 @@
+"""From raw samples to 0.1 s frames and their slow statistics, one chunk at a time.
+
+Everything here is causal and chunk-invariant: feeding a night in one piece or in chunks of any
+size gives bit-identical frames. That is what makes the streaming and offline detectors agree.
+
+Channels per frame
+------------------
+- ``lp``: mean of the low-passed acceleration (g, band axes). Gravity plus leg rotation; partner
+  vibration (8-20 Hz) and most MEMS noise are filtered out.
+- ``hf2``: mean squared magnitude of raw minus low-passed acceleration (g^2): vibration, spasm
+  transients, noise.
+- ``jerk``: largest sample-to-sample change of raw acceleration times the rate (g/s).
+- ``base``: the resting orientation, a per-axis causal running median of 1 s block means (g).
+- ``activity_mg``: |lp - base| in mg, the movement envelope that thresholds act on.
+- ``floor_mg``: the adaptive noise floor, a causal running median of per-block activity (mg).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
+from scipy import signal
+
+from legwatch.recording import GAP_FACTOR
+from legwatch.signal.params import FrontEndParams, ThresholdParams
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Frames:
+    """A run of consecutive frames (see the module docstring for the channels)."""
+
+    k: I64  # absolute frame index: floor(t / frame_s)
+    seg: I64  # segment number; increases after every gap in the samples
+    n: I64  # samples in the frame
+    lp: F64  # (m, 3) g
+    raw: F64  # (m, 3) g
+    hf2: F64  # g^2
+    jerk: F64  # g/s
+    base: F64  # (m, 3) g
+    activity_mg: F64
+    floor_mg: F64
+
+    def __len__(self) -> int:
+        return int(self.k.size)
+
+    @staticmethod
+    def empty() -> Frames:
+        z = np.empty(0)
+        z3 = np.empty((0, 3))
+        zi = np.empty(0, dtype=np.int64)
+        return Frames(zi, zi, zi, z3, z3, z, z, z3, z, z)
+
+    @staticmethod
+    def concat(parts: list[Frames]) -> Frames:
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return Frames.empty()
+        if len(parts) == 1:
+            return parts[0]
+        return Frames(
+            *(
+                np.concatenate([getattr(p, name) for p in parts])
+                for name in Frames.__dataclass_fields__
+            )
+        )
+
+    def slice(self, i0: int, i1: int) -> Frames:
+        return Frames(*(getattr(self, name)[i0:i1] for name in Frames.__dataclass_fields__))
+
+
+def _group_starts(keys: list[I64]) -> I64:
+    """Indices where any of the key arrays changes value (0 included)."""
+    change = np.zeros(keys[0].size, dtype=bool)
+    change[0] = True
+    for key in keys:
+        change[1:] |= key[1:] != key[:-1]
+    return np.flatnonzero(change)
+
+
+class FrameStream:
+    """Turns samples into frames with baseline and noise floor, incrementally.
+
+    Parameters
+    ----------
+    fs_hz : float
+        The band's sampling rate in Hz (the effective one where known).
+    """
+
+    def __init__(
+        self,
+        fs_hz: float,
+        front_end: FrontEndParams | None = None,
+        thresholds: ThresholdParams | None = None,
+    ) -> None:
+        self.fs_hz = float(fs_hz)
+        self.p = front_end or FrontEndParams()
+        self.th = thresholds or ThresholdParams()
+        cutoff = min(self.p.lowpass_hz, 0.4 * self.fs_hz)
+        self._sos = signal.butter(self.p.lowpass_order, cutoff, fs=self.fs_hz, output="sos")
+        self._zi_unit = signal.sosfilt_zi(self._sos)
+        #: Group delay of the low-pass at 0 Hz, s: subtracted from event times.
+        w, gd = signal.group_delay(signal.sos2tf(self._sos), w=[0.01], fs=self.fs_hz)
+        self.delay_s = float(gd[0]) / self.fs_hz
+        self._frames_per_block = max(1, round(self.p.block_s / self.p.frame_s))
+        self._base_blocks = max(1, round(self.th.baseline_window_s / self.p.block_s))
+        self._floor_blocks = max(1, round(self.th.floor_window_s / self.p.block_s))
+        # sample-level state
+        self._zi: F64 | None = None
+        self._last_t: float | None = None
+        self._last_raw: F64 | None = None
+        self._seg = -1
+        self._carry: tuple[F64, F64, F64, F64, I64] | None = None
+        # block-level state (per current segment), set by _start_segment
+        self._cur_seg = -1
+        self._start_segment(-1)
+
+    # -- samples -> raw frames ----------------------------------------------------------------
+    def _filter(self, t: F64, a: F64) -> tuple[F64, F64, F64, F64, I64]:
+        """Low-pass and jerk per sample, restarting the filter after every gap."""
+        prev = np.nan if self._last_t is None else self._last_t
+        steps = np.diff(np.concatenate(([prev], t)))
+        starts = np.flatnonzero(~(steps <= GAP_FACTOR / self.fs_hz))  # NaN -> new segment
+        bounds = [*starts.tolist(), t.size]
+        lp = np.empty_like(a)
+        jerk = np.empty(t.size)
+        seg = np.empty(t.size, dtype=np.int64)
+        first = t.size if not starts.size else int(starts[0])
+        if first > 0:  # continue the current segment
+            lp[:first], self._zi = signal.sosfilt(self._sos, a[:first], axis=0, zi=self._zi)
+            prev_raw = self._last_raw if self._last_raw is not None else a[0]
+            d = np.diff(np.vstack([prev_raw[None, :], a[:first]]), axis=0)
+            jerk[:first] = np.sqrt((d * d).sum(axis=1)) * self.fs_hz
+            seg[:first] = self._seg
+        for s0, s1 in zip(bounds[:-1], bounds[1:], strict=True):
+            if s0 >= s1:
+                continue
+            self._seg += 1
+            zi = self._zi_unit[:, :, None] * a[s0][None, None, :]
+            lp[s0:s1], self._zi = signal.sosfilt(self._sos, a[s0:s1], axis=0, zi=zi)
+            d = np.diff(a[s0:s1], axis=0, prepend=a[s0 : s0 + 1])
+            jerk[s0:s1] = np.sqrt((d * d).sum(axis=1)) * self.fs_hz
+            seg[s0:s1] = self._seg
+        self._last_t = float(t[-1])
+        self._last_raw = a[-1].copy()
+        return t, a, lp, jerk, seg
+
+    def _raw_frames(self, t: F64, a: F64, lp: F64, jerk: F64, seg: I64, final: bool) -> Frames:
+        if self._carry is not None:
+            ct, ca, clp, cj, cs = self._carry
+            t, a, lp = np.concatenate([ct, t]), np.vstack([ca, a]), np.vstack([clp, lp])
+            jerk, seg = np.concatenate([cj, jerk]), np.concatenate([cs, seg])
+            self._carry = None
+        if t.size == 0:
+            return Frames.empty()
+        k = np.floor(t / self.p.frame_s).astype(np.int64)
+        starts = _group_starts([k, seg])
+        if not final:  # the last frame may still grow: keep it for the next chunk
+            cut = int(starts[-1])
+            self._carry = (t[cut:], a[cut:], lp[cut:], jerk[cut:], seg[cut:])
+            t, a, lp, jerk, seg, k = t[:cut], a[:cut], lp[:cut], jerk[:cut], seg[:cut], k[:cut]
+            starts = starts[:-1]
+            if t.size == 0:
+                return Frames.empty()
+        n = np.diff(np.append(starts, t.size)).astype(np.int64)
+        hf = a - lp
+        hf2 = (hf * hf).sum(axis=1)
+        lp_m = np.add.reduceat(lp, starts, axis=0) / n[:, None]
+        raw_m = np.add.reduceat(a, starts, axis=0) / n[:, None]
+        hf2_m = np.add.reduceat(hf2, starts) / n
+        jerk_m = np.maximum.reduceat(jerk, starts)
+        m = starts.size
+        z = np.zeros(m)
+        return Frames(
+            k[starts], seg[starts], n, lp_m, raw_m, hf2_m, jerk_m, np.zeros((m, 3)), z, z.copy()
+        )
+
+    # -- frames -> baseline, activity, floor (block statistics) --------------------------------
+    def _slow(self, fr: Frames) -> Frames:
+        """Fill base, activity and floor; all causal over completed 1 s blocks."""
+        m = len(fr)
+        if m == 0:
+            return fr
+        base = np.empty((m, 3))
+        act = np.empty(m)
+        floor = np.empty(m)
+        seg_starts = _group_starts([fr.seg])
+        seg_ends = np.append(seg_starts[1:], m)
+        for s0, s1 in zip(seg_starts.tolist(), seg_ends.tolist(), strict=True):
+            if int(fr.seg[s0]) != self._cur_seg:
+                self._start_segment(int(fr.seg[s0]))
+            self._slow_run(fr, s0, s1, base, act, floor)
+        return Frames(fr.k, fr.seg, fr.n, fr.lp, fr.raw, fr.hf2, fr.jerk, base, act, floor)
+
+    def _start_segment(self, seg: int) -> None:
+        # NaN-padded histories: the windows fill up with real blocks as the segment goes on.
+        self._cur_seg = seg
+        self._hist_lp = np.full((self._base_blocks, 3), np.nan)
+        self._hist_act = np.full(self._floor_blocks, np.nan)
+        self._open_blk: int | None = None
+        self._open_sum_lp = np.zeros(3)
+        self._open_sum_act = 0.0
+        self._open_n = 0
+
+    def _slow_run(self, fr: Frames, s0: int, s1: int, base: F64, act: F64, floor: F64) -> None:
+        blk = fr.k[s0:s1] // self._frames_per_block
+        starts = _group_starts([blk])
+        ids = blk[starts]
+        n_blk = ids.size
+        cont = self._open_blk is not None and int(ids[0]) == self._open_blk
+        lp = fr.lp[s0:s1]
+        sum_lp = np.add.reduceat(lp, starts, axis=0)
+        cnt = np.diff(np.append(starts, s1 - s0))
+        if cont:
+            sum_lp[0] += self._open_sum_lp
+            cnt = cnt.copy()
+            cnt[0] += self._open_n
+        elif self._open_blk is not None:  # the open block ended with the previous push
+            self._push_block(self._open_sum_lp / self._open_n, self._open_sum_act / self._open_n)
+        # every block but the last is complete; the last stays open
+        mean_lp = sum_lp / cnt[:, None]
+        seq_lp = np.vstack([self._hist_lp, mean_lp[:-1]])
+        win_lp = sliding_window_view(seq_lp, self._base_blocks, axis=0)  # (n_blk, 3, W)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            blk_base = np.nanmedian(win_lp, axis=-1)
+        empty = np.isnan(blk_base[:, 0])
+        if empty.any():  # no completed block yet in this segment: the first frame is the rest
+            blk_base[empty] = lp[0]
+        frame_blk = np.repeat(np.arange(n_blk), np.diff(np.append(starts, s1 - s0)))
+        b = blk_base[frame_blk]
+        d = lp - b
+        a = np.sqrt((d * d).sum(axis=1)) * 1000.0
+        sum_act = np.add.reduceat(a, starts)
+        if cont:
+            sum_act[0] += self._open_sum_act
+        mean_act = sum_act / cnt
+        seq_act = np.concatenate([self._hist_act, mean_act[:-1]])
+        win_act = sliding_window_view(seq_act, self._floor_blocks)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            blk_floor = np.nanmedian(win_act, axis=-1)
+        blk_floor = np.nan_to_num(blk_floor, nan=0.0)
+        base[s0:s1] = b
+        act[s0:s1] = a
+        floor[s0:s1] = blk_floor[frame_blk]
+        self._hist_lp = seq_lp[-self._base_blocks :]
+        self._hist_act = seq_act[-self._floor_blocks :]
+        self._open_blk = int(ids[-1])
+        self._open_sum_lp = sum_lp[-1]
+        self._open_sum_act = float(sum_act[-1])
+        self._open_n = int(cnt[-1])
+
+    def _push_block(self, mean_lp: F64, mean_act: float) -> None:
+        self._hist_lp = np.vstack([self._hist_lp, mean_lp[None, :]])[-self._base_blocks :]
+        self._hist_act = np.append(self._hist_act, mean_act)[-self._floor_blocks :]
+
+    # -- public -------------------------------------------------------------------------------
+    def push(self, t_s: F64, accel_g: F64) -> Frames:
+        """Frames completed by these samples (possibly none)."""
+        if t_s.size == 0:
+            return Frames.empty()
+        return self._slow(self._raw_frames(*self._filter(t_s, accel_g), final=False))
+
+    def flush(self) -> Frames:
+        """The last, incomplete frame, at the end of the data."""
+        z = np.empty(0)
+        fr = self._raw_frames(z, np.empty((0, 3)), np.empty((0, 3)), z, np.empty(0, np.int64), True)
+        return self._slow(fr) if len(fr) else fr
