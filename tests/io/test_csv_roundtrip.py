@@ -124,3 +124,34 @@ def test_unrounded_rate_is_kept_to_a_tenth_of_a_hertz(tmp_path: Path) -> None:
     rec = read_csv(path)
     assert rec.fs_nominal_hz == 73.4
     assert rec.start_utc == datetime(2026, 3, 1, 22, 0, tzinfo=UTC)
+
+
+def test_rate_from_bimodal_steps_is_still_a_number(tmp_path: Path) -> None:
+    # Alternating 1 ms and 100 ms steps: no step lies near the median one.
+    t_s = np.concatenate([[0.0], np.cumsum(np.tile([0.001, 0.1], 200))])
+    rows = "".join(f"{t:.4f},0.00000,0.00000,1.00000\n" for t in t_s)
+    path = tmp_path / "bimodal.csv"
+    path.write_text("t_s,x_g,y_g,z_g\n" + rows)
+    assert read_csv(path).fs_nominal_hz == 20.0  # 1 / median step (50.5 ms), snapped
+
+
+@pytest.mark.parametrize("band_id", ["two\nlines", " padded", "tab\there"])
+def test_writer_refuses_band_ids_that_cannot_be_stored(tmp_path: Path, band_id: str) -> None:
+    from dataclasses import replace
+
+    from legwatch.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="band_id"):
+        write_csv(replace(_night(), band_id=band_id), tmp_path / "x.csv")
+    assert not list(tmp_path.iterdir())
+
+
+def test_writer_refuses_samples_closer_than_the_time_resolution(tmp_path: Path) -> None:
+    from legwatch.errors import ParameterError
+
+    night = _night()
+    t_s = night.t_s.copy()
+    t_s[10] = t_s[9] + 2e-5
+    close = Recording(accel_g=night.accel_g, t_s=t_s, start_utc=night.start_utc, fs_nominal_hz=50)
+    with pytest.raises(ParameterError, match="samples 9 and 10"):
+        write_csv(close, tmp_path / "x.csv")

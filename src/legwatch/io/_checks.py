@@ -190,7 +190,7 @@ def check_samples(
         # The median step is quantised by the file's time resolution (0.1 ms in legwatch CSV);
         # the mean over ordinary steps (gaps and outliers left out) resolves the rate finely.
         ordinary = dt_s[(dt_s > 0.5 * step_s) & (dt_s < 1.5 * step_s)]
-        return float(ordinary.size / ordinary.sum())
+        return float(ordinary.size / ordinary.sum()) if ordinary.size else rate_hz
 
 
 def check_units(
