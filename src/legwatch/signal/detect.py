@@ -106,6 +106,9 @@ class StreamingDetector:
     fs_hz: float
     side: str = "unknown"
     params: DetectorParams = field(default_factory=DetectorParams)
+    #: Keep the per-frame envelope (activity, floor, orientation) for reports and quality checks.
+    #: Off for the live collector, whose memory must not grow with the night.
+    keep_envelope: bool = False
 
     def __post_init__(self) -> None:
         p = self.params
@@ -121,6 +124,7 @@ class StreamingDetector:
         self._off_runs: list[tuple[float, float]] = []  # detection switched off (s)
         self._off_open: float | None = None
         self.frames_seen = 0
+        self._env: list[tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]] = []
 
     # -- public -------------------------------------------------------------------------------
     def push(self, t_s: F64, accel_g: F64) -> EventTable:
@@ -136,6 +140,16 @@ class StreamingDetector:
     def detection_off(self) -> list[tuple[float, float]]:
         """Stretches (s) where the noise floor was too high to detect anything."""
         return list(self._off_runs)
+
+    def envelope(self) -> Envelope:
+        """The per-frame envelope kept so far (needs ``keep_envelope=True``)."""
+        if not self._env:
+            z = np.empty(0, np.float32)
+            return Envelope(np.empty(0), z, z, np.empty((0, 3), np.float32))
+        k = np.concatenate([e[0] for e in self._env])
+        af = np.concatenate([e[1] for e in self._env])
+        lp = np.concatenate([e[2] for e in self._env])
+        return Envelope((k + 0.5) * self._frame_s, af[:, 0], af[:, 1], lp)
 
     # -- internals ----------------------------------------------------------------------------
     def _track_off(self, fr: Frames, final: bool) -> None:
@@ -156,6 +170,14 @@ class StreamingDetector:
     def _consume(self, fr: Frames, final: bool) -> EventTable:
         self.frames_seen += len(fr)
         self._track_off(fr, final)
+        if self.keep_envelope and len(fr):
+            self._env.append(
+                (
+                    fr.k.copy(),
+                    np.column_stack([fr.activity_mg, fr.floor_mg]).astype(np.float32),
+                    fr.lp.astype(np.float32),
+                )
+            )
         buf = Frames.concat([self._buf, fr])
         if not len(buf):
             return EventTable.empty(PROPS)
@@ -247,7 +269,7 @@ class StreamingDetector:
         else:
             after = buf.lp[i_off : i_off + self._after_n].mean(axis=0)
             cosang = float(before @ after) / (np.linalg.norm(before) * np.linalg.norm(after))
-            tilt = float(np.degrees(np.arccos(min(1.0, max(-1.0, cosang)))))
+            tilt = float(np.degrees(np.arccos(np.clip(cosang, -1.0, 1.0))))
         j0 = max(0, i_on - 1)
         jerk = float(buf.jerk[j0:i_off].max())
         raw_dev = buf.raw[j0:i_off] - before
@@ -313,6 +335,16 @@ def _oscillation_cycles(dev: F64) -> float:
 
 
 @dataclass(frozen=True)
+class Envelope:
+    """Per-frame movement envelope of a band (frame centres in s)."""
+
+    t_s: F64
+    activity_mg: NDArray[np.float32]
+    floor_mg: NDArray[np.float32]
+    lp_g: NDArray[np.float32]  # (m, 3) low-passed acceleration: orientation
+
+
+@dataclass(frozen=True)
 class Detection:
     """Everything found in one band's recording."""
 
@@ -320,6 +352,7 @@ class Detection:
     detection_off: tuple[tuple[float, float], ...]
     params: DetectorParams
     fs_hz: float
+    envelope: Envelope
 
     @property
     def leg_movements(self) -> EventTable:
@@ -342,13 +375,15 @@ def detect_movements(
     bounds memory and gives exactly the events the live collector gets.
     """
     params = params or DetectorParams()
-    det = StreamingDetector(recording.fs_effective_hz, recording.side, params)
+    det = StreamingDetector(recording.fs_effective_hz, recording.side, params, keep_envelope=True)
     parts: list[EventTable] = []
     for i0, i1 in _chunks(recording.t_s, chunk_s):
         parts.append(det.push(recording.t_s[i0:i1], recording.accel_g[i0:i1]))
     parts.append(det.flush())
     events = EventTable.concat(parts) if any(len(p) for p in parts) else EventTable.empty(PROPS)
-    return Detection(events, tuple(det.detection_off), params, recording.fs_effective_hz)
+    return Detection(
+        events, tuple(det.detection_off), params, recording.fs_effective_hz, det.envelope()
+    )
 
 
 def _chunks(t_s: F64, chunk_s: float) -> Iterable[tuple[int, int]]:

@@ -17,6 +17,7 @@ Channels per frame
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from dataclasses import dataclass
 
@@ -106,7 +107,7 @@ class FrameStream:
         self._sos = signal.butter(self.p.lowpass_order, cutoff, fs=self.fs_hz, output="sos")
         self._zi_unit = signal.sosfilt_zi(self._sos)
         #: Group delay of the low-pass at 0 Hz, s: subtracted from event times.
-        w, gd = signal.group_delay(signal.sos2tf(self._sos), w=[0.01], fs=self.fs_hz)
+        _w, gd = signal.group_delay(signal.sos2tf(self._sos), w=[0.01], fs=self.fs_hz)
         self.delay_s = float(gd[0]) / self.fs_hz
         self._frames_per_block = max(1, round(self.p.block_s / self.p.frame_s))
         self._base_blocks = max(1, round(self.th.baseline_window_s / self.p.block_s))
@@ -138,7 +139,7 @@ class FrameStream:
             d = np.diff(np.vstack([prev_raw[None, :], a[:first]]), axis=0)
             jerk[:first] = np.sqrt((d * d).sum(axis=1)) * self.fs_hz
             seg[:first] = self._seg
-        for s0, s1 in zip(bounds[:-1], bounds[1:], strict=True):
+        for s0, s1 in itertools.pairwise(bounds):
             if s0 >= s1:
                 continue
             self._seg += 1

@@ -1,0 +1,171 @@
+"""The ``legwatch`` command line.
+
+Only this module configures logging and draws progress; the library underneath stays silent.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from legwatch import __version__
+from legwatch.errors import LegwatchError, ParameterError
+
+app = typer.Typer(
+    name="legwatch",
+    help=(
+        "Measure restless legs objectively with an ankle-worn accelerometer band.\n\n"
+        "legwatch counts leg movements (LM), periodic limb movements (PLM) and spasms through the "
+        "night, so you can see whether a technique you try changes them.\n\n"
+        "Start with:  legwatch simulate --out night.csv  and then  legwatch analyze night.csv"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"legwatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def simulate(
+    out_path: Annotated[
+        Path, typer.Option("--out", "-o", help="CSV file to write (a .truth.json goes beside it).")
+    ] = Path("night.csv"),
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same night.")] = 1,
+    hours: Annotated[float, typer.Option(help="Length of the night in hours.")] = 8.0,
+    rate: Annotated[float, typer.Option(help="Sampling rate of the virtual band in Hz.")] = 50.0,
+    scenario: Annotated[str, typer.Option(help="Preset night (see --list-scenarios).")] = "nominal",
+    bilateral: Annotated[
+        bool, typer.Option(help="Simulate a second band on the right ankle.")
+    ] = False,
+    list_scenarios: Annotated[
+        bool, typer.Option("--list-scenarios", help="List the preset nights and exit.")
+    ] = False,
+) -> None:
+    """Simulate a night of an ankle band, with its ground truth, for trying legwatch out."""
+    from legwatch import synth
+
+    if list_scenarios:
+        for name, text in synth.SCENARIOS.items():
+            out.print(f"[bold]{name}[/bold]: {text}")
+        return
+    with console.status(f"Simulating {hours:g} h at {rate:g} Hz (seed {seed})..."):
+        cfg = synth.scenario(scenario, seed, hours=hours, rate_hz=rate, bilateral=bilateral)
+        night = synth.simulate_night(cfg)
+        paths = synth.write_night(night, out_path)
+    for p in paths:
+        out.print(f"wrote {p}")
+
+
+def _parse_inputs(inputs: list[str]) -> list[tuple[str | None, Path]]:
+    parsed: list[tuple[str | None, Path]] = []
+    for item in inputs:
+        side, sep, path = item.partition("=")
+        if sep and side in ("left", "right"):
+            parsed.append((side, Path(path)))
+        elif sep and not Path(item).exists():
+            raise ParameterError("INPUT", "PATH, or left=PATH and right=PATH", item)
+        else:
+            parsed.append((None, Path(item)))
+    return parsed
+
+
+def _parse_sleep(text: str, start: datetime) -> tuple[datetime, datetime]:
+    try:
+        a, b = (time.fromisoformat(x.strip()) for x in text.split("-"))
+    except ValueError:
+        raise ParameterError("--sleep", "HH:MM-HH:MM, e.g. 22:30-06:45", text) from None
+    day = start.date()
+    t0 = datetime.combine(day, a, tzinfo=start.tzinfo)
+    if t0 > start + timedelta(hours=12):
+        t0 -= timedelta(days=1)
+    elif t0 < start - timedelta(hours=12):
+        t0 += timedelta(days=1)
+    t1 = datetime.combine(t0.date(), b, tzinfo=start.tzinfo)
+    if t1 <= t0:
+        t1 += timedelta(days=1)
+    return t0, t1
+
+
+@app.command()
+def analyze(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="A recording (CSV, EDF), or two as left=PATH right=PATH for both ankles.",
+            show_default=False,
+        ),
+    ],
+    rules: Annotated[
+        str, typer.Option(help="Scoring rules: wasm2016 (default) or aasm.")
+    ] = "wasm2016",
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the full result as JSON here.")
+    ] = None,
+    sleep: Annotated[
+        str | None,
+        typer.Option(
+            help="Time in bed HH:MM-HH:MM (UTC, as recorded); rates are per hour of it.",
+        ),
+    ] = None,
+) -> None:
+    """Count leg movements, PLM series and spasms in a night and print a short summary."""
+    from legwatch.io import read_recording
+    from legwatch.nights.analysis import analyze_night
+    from legwatch.recording import BodySite
+    from legwatch.scoring import get_rules
+
+    get_rules(rules)
+    parsed = _parse_inputs(inputs)
+    recs = []
+    with console.status("Reading recordings..."):
+        for side, path in parsed:
+            site = None if side is None else BodySite(f"{side}_ankle")
+            recs.append(read_recording(path, site=site))
+    sleep_window = _parse_sleep(sleep, recs[0].start_utc) if sleep else None
+    with console.status("Analysing the night..."):
+        night = analyze_night(recs, rules=rules, sleep=sleep_window)
+    out.print(night.summary())
+    if json_out is not None:
+        json_out.write_text(night.to_json())
+        out.print(f"wrote {json_out}")
+
+
+def main() -> None:
+    """Entry point: run the app and turn legwatch errors into one clear line and exit code 2."""
+    try:
+        app()
+    except LegwatchError as exc:
+        console.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

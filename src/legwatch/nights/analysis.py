@@ -1,0 +1,543 @@
+"""One night's analysis: recordings -> checks -> calibration -> detection -> scoring -> indices.
+
+:func:`analyze_night` is the one orchestrator; :class:`NightAnalysis` holds the result and writes
+the ``legwatch.night/1`` JSON documented in the README.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from legwatch.errors import AnalysisError, ParameterError
+from legwatch.events import EventTable
+from legwatch.recording import Recording
+from legwatch.scoring import Scoring, get_rules, rate_per_h, score_leg_movements
+from legwatch.signal.detect import Detection, detect_movements
+from legwatch.signal.params import DetectorParams
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "legwatch.night/1"
+Interval = tuple[float, float]
+
+#: Shortest night legwatch analyses, s: below this an hourly rate means nothing.
+MIN_NIGHT_S = 600.0
+#: A still stretch at least this long, with no breathing micro-motion, is the band off the body, s.
+OFF_BODY_MIN_S = 180.0
+#: Off-body test: standard deviation of the 1 s mean orientation over a minute, mg. On the body,
+#: breathing alone (1-10 mg at the ankle, sensing.md) moves it by more than this; on a table only
+#: sensor noise averaged over 1 s remains (~0.1 mg).
+OFF_BODY_STD_MG = 0.3
+#: Share of samples at one full-scale value above which a stretch is called saturated.
+SATURATION_SHARE = 0.001
+
+PERIODICITY_DEFINITION = (
+    "Ferri 2006 (as in informaton/sev): share of inter-movement intervals that are 10-90 s and sit "
+    "in a run of >= 3 consecutive such intervals, over all intervals"
+)
+
+
+# -- interval arithmetic -----------------------------------------------------------------------
+def _merge(intervals: Sequence[Interval]) -> list[Interval]:
+    out: list[list[float]] = []
+    for a, b in sorted(intervals):
+        if b <= a:
+            continue
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def _subtract(base: Sequence[Interval], holes: Sequence[Interval]) -> list[Interval]:
+    holes = _merge(holes)
+    out: list[Interval] = []
+    for a, b in base:
+        cur = a
+        for h0, h1 in holes:
+            if h1 <= cur or h0 >= b:
+                continue
+            if h0 > cur:
+                out.append((cur, h0))
+            cur = max(cur, h1)
+        if cur < b:
+            out.append((cur, b))
+    return out
+
+
+def _intersect(x: Sequence[Interval], y: Sequence[Interval]) -> list[Interval]:
+    out = []
+    for a0, a1 in x:
+        for b0, b1 in y:
+            lo, hi = max(a0, b0), min(a1, b1)
+            if hi > lo:
+                out.append((lo, hi))
+    return _merge(out)
+
+
+def _total(intervals: Sequence[Interval]) -> float:
+    return float(sum(b - a for a, b in intervals))
+
+
+# -- input checks ------------------------------------------------------------------------------
+def _check_recording(rec: Recording) -> tuple[float, list[str]]:
+    """Refuse what cannot be analysed; return the static gain correction and warnings."""
+    warnings: list[str] = []
+    where = f"band {rec.band_id!r} ({rec.site.value})"
+    if rec.duration_s < MIN_NIGHT_S:
+        raise AnalysisError(
+            f"{where}: the recording lasts {rec.duration_s / 60:.1f} min; legwatch needs at least "
+            f"{MIN_NIGHT_S / 60:.0f} min to give a rate per hour."
+        )
+    a = rec.accel_g
+    if not np.any(a):
+        raise AnalysisError(f"{where}: every sample is zero; the sensor recorded nothing.")
+    if np.all(a.max(axis=0) == a.min(axis=0)):
+        raise AnalysisError(
+            f"{where}: the signal never changes (constant {a[0].tolist()} g); the band was not "
+            "sensing. Check the band and re-record."
+        )
+    mag = np.sqrt((a * a).sum(axis=1))
+    med = float(np.median(mag))
+    if not 0.5 <= med <= 2.0:
+        raise AnalysisError(
+            f"{where}: the median acceleration magnitude is {med:.3g}; a band at rest reads about "
+            "1 g. The values are probably not in g (m/s^2 would read ~9.8, raw counts hundreds "
+            "or thousands): convert them to g."
+        )
+    # saturation: many samples sitting exactly at the largest magnitude on an axis
+    peak = np.abs(a).max()
+    at_peak = np.abs(a) >= peak * (1 - 1e-9)
+    if peak > 1.5 and at_peak.any(axis=1).mean() > SATURATION_SHARE:
+        idx = np.flatnonzero(at_peak.any(axis=1))
+        warnings.append(
+            f"{where}: {idx.size} samples sit at full scale ({peak:.2f} g), first at "
+            f"{rec.t_s[idx[0]]:.1f} s and last at {rec.t_s[idx[-1]]:.1f} s: movements there were "
+            "clipped, their peaks are too low."
+        )
+    gain = 1.0 / med
+    if abs(gain - 1.0) > 0.05:
+        warnings.append(
+            f"{where}: gravity reads {med:.3f} g; values were rescaled by {gain:.3f} so that rest "
+            "reads 1 g (a band's sensitivity error)."
+        )
+    return gain, warnings
+
+
+def _off_body(det: Detection) -> list[Interval]:
+    """Stretches where the band lay still off the body (no breathing micro-motion)."""
+    env = det.envelope
+    if env.t_s.size == 0:
+        return []
+    sec = np.floor(env.t_s).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, np.diff(sec) != 0])
+    counts = np.diff(np.r_[starts, sec.size])
+    means = np.add.reduceat(env.lp_g.astype(np.float64), starts, axis=0) / counts[:, None]
+    secs = sec[starts]
+    win = 60
+    if secs.size < win:
+        return []
+    # per minute-long window: std of the 1 s means, as a vector magnitude, mg
+    view = np.lib.stride_tricks.sliding_window_view(means, win, axis=0)  # (m, 3, win)
+    std = np.sqrt((view.std(axis=-1) ** 2).sum(axis=1)) * 1000.0
+    contiguous = (secs[win - 1 :] - secs[: secs.size - win + 1]) == win - 1
+    still = np.zeros(secs.size, dtype=bool)
+    for i in np.flatnonzero((std < OFF_BODY_STD_MG) & contiguous):
+        still[i : i + win] = True
+    out: list[Interval] = []
+    edges = np.flatnonzero(np.diff(np.r_[0, still.astype(np.int8), 0]))
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        t0, t1 = float(secs[a]), float(secs[b - 1] + 1)
+        if t1 - t0 >= OFF_BODY_MIN_S:
+            out.append((t0, t1))
+    return out
+
+
+# -- the analysis ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BandResult:
+    """What one band contributed."""
+
+    recording: Recording
+    detection: Detection
+    gain_correction: float
+    offset_s: float  # this band's t = 0 on the night's common time axis
+    off_body: list[Interval]
+    analysable: list[Interval]
+
+    @property
+    def side(self) -> str:
+        return self.recording.side
+
+
+@dataclass(frozen=True)
+class NightAnalysis:
+    """One analysed night (one or two ankle bands)."""
+
+    start_utc: datetime
+    duration_s: float
+    rules: str
+    denominator: str
+    in_bed: list[Interval]
+    analysable: list[Interval]
+    bands: list[BandResult]
+    scoring: Scoring
+    leg_movements: EventTable
+    spasms: EventTable
+    other_movements: EventTable
+    indices: dict[str, Any]
+    warnings: list[str]
+    params: DetectorParams = field(repr=False)
+
+    @property
+    def analysable_s(self) -> float:
+        return _total(self.analysable)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``legwatch.night/1`` document (see README)."""
+        from legwatch import __version__
+
+        def iv(x: Sequence[Interval]) -> list[list[float]]:
+            return [[round(a, 3), round(b, 3)] for a, b in x]
+
+        mv = self.scoring.movements
+        lms = [
+            {
+                "onset_s": round(float(mv.onset_s[i]), 3),
+                "duration_s": round(float(mv.duration_s[i]), 3),
+                "side": str(mv.side[i]),
+                "peak_g": round(float(self.leg_movements.props["peak_g"][i]), 4),
+                "in_series": bool(mv.props["in_series"][i]),
+                "is_clm": bool(mv.props["is_clm"][i]),
+            }
+            for i in range(len(mv))
+        ]
+        other = [
+            {
+                "onset_s": round(float(r["onset_s"]), 3),
+                "duration_s": round(float(r["duration_s"]), 3),
+                "kind": r["kind"],
+                "side": r["side"],
+                "peak_g": round(float(r["peak_mg"]) / 1000.0, 4),
+            }
+            for r in self.other_movements.records()
+        ]
+        spasms = [
+            {
+                "onset_s": round(float(r["onset_s"]), 3),
+                "duration_s": round(float(r["duration_s"]), 3),
+                "side": r["side"],
+                "peak_g": round(float(r["peak_mg"]) / 1000.0, 4),
+            }
+            for r in self.spasms.records()
+        ]
+        series = [
+            {
+                "onset_s": round(float(r["onset_s"]), 3),
+                "end_s": round(float(r["onset_s"] + r["duration_s"]), 3),
+                "n": int(r["n"]),
+                "side": r["side"],
+            }
+            for r in self.scoring.series.records()
+        ]
+        bands = []
+        gaps: list[dict[str, Any]] = []
+        off_body: list[dict[str, Any]] = []
+        detection_off: list[dict[str, Any]] = []
+        floors = []
+        for b in self.bands:
+            rec = b.recording
+            bands.append(
+                {
+                    "band_id": rec.band_id,
+                    "site": rec.site.value,
+                    "side": rec.side,
+                    "start_utc": rec.start_utc.isoformat(),
+                    "offset_s": round(b.offset_s, 3),
+                    "n_samples": rec.n_samples,
+                    "fs_nominal_hz": rec.fs_nominal_hz,
+                    "fs_effective_hz": round(rec.fs_effective_hz, 4),
+                    "gain_correction": round(b.gain_correction, 4),
+                    "analysable_s": round(_total(b.analysable), 3),
+                }
+            )
+            gaps += [
+                {
+                    "band_id": rec.band_id,
+                    "start_s": round(g.start_s + b.offset_s, 3),
+                    "end_s": round(g.end_s + b.offset_s, 3),
+                }
+                for g in rec.gaps
+            ]
+            off_body += [
+                {"band_id": rec.band_id, "start_s": round(a, 3), "end_s": round(c, 3)}
+                for a, c in b.off_body
+            ]
+            detection_off += [
+                {
+                    "band_id": rec.band_id,
+                    "start_s": round(a + b.offset_s, 3),
+                    "end_s": round(c + b.offset_s, 3),
+                    "reason": "noise floor too high",
+                }
+                for a, c in b.detection.detection_off
+            ]
+            fl = b.detection.envelope.floor_mg
+            floors.append(
+                {
+                    "band_id": rec.band_id,
+                    "median_mg": round(float(np.median(fl)), 3) if fl.size else None,
+                    "p95_mg": round(float(np.percentile(fl, 95)), 3) if fl.size else None,
+                }
+            )
+        return {
+            "schema": SCHEMA,
+            "legwatch_version": __version__,
+            "rules": self.rules,
+            "denominator": {"label": self.denominator, "hours": round(self.analysable_s / 3600, 4)},
+            "start_utc": self.start_utc.isoformat(),
+            "recording_s": round(self.duration_s, 3),
+            "analysable_s": round(self.analysable_s, 3),
+            "bands": bands,
+            "in_bed": iv(self.in_bed),
+            "analysable": iv(self.analysable),
+            "leg_movements": lms,
+            "other_movements": other,
+            "spasms": spasms,
+            "series": series,
+            "indices": _round_floats(self.indices),
+            "imi_histogram": _round_floats(self.scoring.to_dict()["imi_histogram"]),
+            "quality": {
+                "noise_floor": floors,
+                "gaps": gaps,
+                "gap_s": round(sum(g["end_s"] - g["start_s"] for g in gaps), 3),
+                "off_body": off_body,
+                "detection_off": detection_off,
+                "warnings": list(self.warnings),
+            },
+            "parameters": {
+                "detector": self.params.to_dict(),
+                "rules": self.scoring.to_dict()["rule_parameters"],
+            },
+        }
+
+    def to_json(self) -> str:
+        """Deterministic JSON text: the same input gives the same bytes."""
+        return json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n"
+
+    def summary(self) -> str:
+        """A few plain lines for a person."""
+        ix = self.indices
+        h = self.analysable_s / 3600
+        sides = ", ".join(f"{b.recording.band_id} ({b.recording.site.value})" for b in self.bands)
+        lines = [
+            f"Night of {self.start_utc:%Y-%m-%d %H:%M} UTC, bands: {sides}",
+            f"Analysable time in bed: {h:.2f} h of {self.duration_s / 3600:.2f} h recorded",
+            f"Leg movements: {ix['n_lm']} ({ix['lm_per_h']:.1f}/h); "
+            f"periodic (PLM): {ix['n_plm']} in {ix['n_series']} series ({ix['plm_per_h']:.1f}/h)",
+            f"Spasms: {ix['n_spasms']} ({ix['spasms_per_h']:.1f}/h); periodicity index "
+            f"{_fmt(ix['periodicity_index'])}",
+            f"Rules: {self.rules}; rates are per hour of {self.denominator}.",
+        ]
+        if self.warnings:
+            lines.append(f"Warnings ({len(self.warnings)}):")
+            lines += [f"  - {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{x:.2f}"
+
+
+def _round_floats(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return None if not np.isfinite(obj) else round(obj, 6)
+    if isinstance(obj, dict):
+        return {k: _round_floats(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_round_floats(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _round_floats(obj.item())
+    return obj
+
+
+def _peaks_for(scored: EventTable, lms: EventTable) -> NDArray[np.float64]:
+    """Peak (g) of each scored movement: the largest detected LM that overlaps it."""
+    peaks = np.zeros(len(scored))
+    on, off = lms.onset_s, lms.offset_s
+    pk = lms.props["peak_mg"] / 1000.0
+    for i in range(len(scored)):
+        a, b = scored.onset_s[i], scored.onset_s[i] + scored.duration_s[i]
+        hit = (on < b + 1e-6) & (off > a - 1e-6)
+        peaks[i] = float(pk[hit].max()) if hit.any() else 0.0
+    return peaks
+
+
+def analyze_night(
+    recordings: Recording | Sequence[Recording] | Mapping[str, Recording],
+    *,
+    rules: str = "wasm2016",
+    sleep: tuple[datetime, datetime] | None = None,
+    params: DetectorParams | None = None,
+) -> NightAnalysis:
+    """Analyse one night from one band or two (left and right ankle).
+
+    Parameters
+    ----------
+    recordings : Recording, or several (a list, or a mapping side -> Recording)
+        Ankle recordings of the same night. Two bands must overlap in time and sit on different
+        sides.
+    rules : str
+        "wasm2016" (default) or "aasm".
+    sleep : (datetime, datetime), optional
+        Time in bed from a diary (timezone-aware). Without it, the whole recording minus off-body
+        time is taken as in bed.
+    params : DetectorParams, optional
+        Detector parameters (defaults documented in legwatch.signal.params).
+    """
+    rule_set = get_rules(rules)  # fails early on an unknown rule set
+    params = params or DetectorParams()
+    if isinstance(recordings, Recording):
+        recs = [recordings]
+    elif isinstance(recordings, Mapping):
+        recs = list(recordings.values())
+    else:
+        recs = list(recordings)
+    if not 1 <= len(recs) <= 2:
+        raise ParameterError("recordings", "one or two ankle recordings", f"{len(recs)} recordings")
+    if len(recs) == 2 and recs[0].side == recs[1].side:
+        raise ParameterError(
+            "recordings", "two bands on different sides (left and right ankle)", recs[0].side
+        )
+    start = min(r.start_utc for r in recs)
+    warnings: list[str] = []
+    bands: list[BandResult] = []
+    for rec in recs:
+        gain, w = _check_recording(rec)
+        warnings += w
+        if abs(gain - 1.0) > 1e-3:
+            rec = replace(rec, accel_g=rec.accel_g * gain)
+        det = detect_movements(rec, params)
+        offset = (rec.start_utc - start).total_seconds()
+        off_body = [(a + offset, b + offset) for a, b in _off_body(det)]
+        span = [(float(rec.t_s[0]) + offset, float(rec.t_s[-1]) + offset)]
+        holes = [(g.start_s + offset, g.end_s + offset) for g in rec.gaps]
+        holes += [(a + offset, b + offset) for a, b in det.detection_off]
+        analysable = _subtract(span, holes + off_body)
+        for a, b in off_body:
+            warnings.append(
+                f"band {rec.band_id!r} looked off the body from {_clock(start, a)} to "
+                f"{_clock(start, b)} ({(b - a) / 60:.0f} min): left out of the counts and hours."
+            )
+        for a, b in det.detection_off:
+            warnings.append(
+                f"band {rec.band_id!r}: too much motion to detect leg movements from "
+                f"{_clock(start, a + offset)} to {_clock(start, b + offset)}."
+            )
+        bands.append(BandResult(rec, det, gain, offset, off_body, analysable))
+    analysable = bands[0].analysable
+    for other_band in bands[1:]:
+        analysable = _intersect(analysable, other_band.analysable)
+    if len(bands) == 2 and not analysable:
+        raise AnalysisError(
+            "the two recordings do not overlap in time: "
+            + "; ".join(
+                f"{b.recording.band_id} {_clock(start, b.offset_s)}-"
+                f"{_clock(start, b.offset_s + b.recording.t_s[-1])}"
+                for b in bands
+            )
+        )
+    span_all = (0.0, max(b.offset_s + float(b.recording.t_s[-1]) for b in bands))
+    if sleep is not None:
+        s0, s1 = ((x - start).total_seconds() for x in sleep)
+        if s1 <= s0:
+            raise ParameterError("sleep", "an end after the start", f"{sleep[0]} - {sleep[1]}")
+        in_bed = _intersect([span_all], [(s0, s1)])
+        if not in_bed:
+            raise AnalysisError(
+                f"the time in bed {sleep[0]:%H:%M}-{sleep[1]:%H:%M} does not overlap the recording."
+            )
+        denominator = "analysable time in bed (bed times from the diary)"
+    else:
+        in_bed = [span_all]
+        denominator = "analysable time in bed (the whole recording, band on)"
+    in_bed = _subtract(in_bed, [iv for b in bands for iv in b.off_body])
+    analysable = _intersect(analysable, in_bed)
+    if _total(analysable) <= 0:
+        raise AnalysisError("no analysable time left (band off, gaps, or outside the time in bed).")
+
+    def shifted(t: EventTable, offset: float) -> EventTable:
+        return EventTable(t.onset_s + offset, t.duration_s, t.kind, t.side, t.props)
+
+    events = EventTable.concat([shifted(b.detection.events, b.offset_s) for b in bands])
+    inside = _inside(events.onset_s, analysable)
+    lm_detected = events.subset((events.kind == "lm") & inside)
+    scoring = score_leg_movements(lm_detected, analysable, rules=rule_set, denominator=denominator)
+    peaks = _peaks_for(scoring.movements, lm_detected)
+    scored = scoring.movements.with_props(peak_g=peaks)
+    spasms = events.subset((events.kind == "spasm") & inside)
+    other = events.subset(~np.isin(events.kind, ["lm", "spasm"]) & inside)
+    exposure_h = _total(analysable) / 3600.0
+    half = scoring.half_split_s
+    first_h = _total(_intersect(analysable, [(-np.inf, half)])) / 3600.0
+    second_h = exposure_h - first_h
+    n_first = int((spasms.onset_s < half).sum())
+    indices: dict[str, Any] = dict(scoring.indices)
+    indices["n_spasms"] = len(spasms)
+    indices["spasms_per_h"] = rate_per_h(len(spasms), exposure_h)
+    indices["spasms_per_h_first_half"] = rate_per_h(n_first, first_h) if first_h > 0 else None
+    indices["spasms_per_h_second_half"] = (
+        rate_per_h(len(spasms) - n_first, second_h) if second_h > 0 else None
+    )
+    indices["periodicity_definition"] = PERIODICITY_DEFINITION
+    indices["first_half"] = {
+        k.removesuffix("_first_half"): indices[k]
+        for k in list(indices)
+        if k.endswith("_first_half")
+    }
+    indices["second_half"] = {
+        k.removesuffix("_second_half"): indices[k]
+        for k in list(indices)
+        if k.endswith("_second_half")
+    }
+    if _total(analysable) < 4 * 3600:
+        warnings.append(
+            f"only {_total(analysable) / 3600:.1f} h analysable: "
+            "rates from a short night vary a lot."
+        )
+    return NightAnalysis(
+        start_utc=start,
+        duration_s=span_all[1],
+        rules=rule_set.name,
+        denominator=denominator,
+        in_bed=in_bed,
+        analysable=analysable,
+        bands=bands,
+        scoring=scoring,
+        leg_movements=scored,
+        spasms=spasms,
+        other_movements=other,
+        indices=indices,
+        warnings=warnings,
+        params=params,
+    )
+
+
+def _inside(t: NDArray[np.float64], intervals: Sequence[Interval]) -> NDArray[np.bool_]:
+    out = np.zeros(t.size, dtype=bool)
+    for a, b in intervals:
+        out |= (t >= a) & (t < b)
+    return out
+
+
+def _clock(start: datetime, t_s: float) -> str:
+    return (start + timedelta(seconds=float(t_s))).strftime("%H:%M")
