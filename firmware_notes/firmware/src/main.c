@@ -81,6 +81,8 @@ struct anchor {
 };
 
 static K_MUTEX_DEFINE(state_lock);
+/* Serialises sensor access: START/STOP (BT RX thread) against FIFO reads (sensor thread). */
+static K_MUTEX_DEFINE(imu_lock);
 static int16_t ring[RING_SAMPLES][3];
 static uint8_t ring_valid[RING_SAMPLES / 8]; /* 0 where a FIFO overrun lost the sample */
 static struct anchor anchors[ANCHORS];
@@ -104,8 +106,9 @@ static bool backfill_active;
 static uint32_t backfill_next;
 static uint32_t backfill_end; /* exclusive */
 
-static struct bt_conn *current_conn;
-static bool data_notify_enabled;
+static struct bt_conn *current_conn; /* guarded by state_lock */
+static volatile uint16_t data_ccc_value; /* written by the BT RX thread */
+static bool data_notify_enabled;         /* sensor thread's copy, see sensor_thread() */
 static bool ctrl_indicate_enabled;
 static bool status_notify_enabled;
 
@@ -214,10 +217,11 @@ static uint8_t status_value[LW_STATUS_SIZE];
 
 static void data_ccc_changed(const struct bt_gatt_attr *attr, uint16_t value)
 {
-	/* Called when the CCCD write is processed; the write response goes out with the stack's
-	 * own flow, and we only start notifying from the next FIFO batch, so the central always
-	 * sees its CCCD write answered before the first notification. */
-	data_notify_enabled = (value == BT_GATT_CCC_NOTIFY);
+	/* Runs in the (cooperative) BT RX thread while the CCCD write is processed. The sensor
+	 * thread (preemptible, lower priority) only picks the new value up at its next pass, after
+	 * the RX thread has queued the ATT Write Response: the central always sees its CCCD write
+	 * answered before the first notification (BlueZ AcquireNotify depends on that). */
+	data_ccc_value = value;
 }
 
 static void ctrl_ccc_changed(const struct bt_gatt_attr *attr, uint16_t value)
@@ -284,13 +288,27 @@ BT_GATT_SERVICE_DEFINE(lw_svc,
 #define ATTR_STATUS (&lw_svc.attrs[8])
 
 /* Sends one packet: whole if it fits ATT_MTU - 3, else as fragments (PROFILE.md section 2). */
+static int send_fragments(struct bt_conn *conn, const uint8_t *pkt, size_t len);
+
 static int send_packet(const uint8_t *pkt, size_t len)
 {
-	struct bt_conn *conn = current_conn;
+	struct bt_conn *conn = NULL;
 
-	if (conn == NULL || !data_notify_enabled) {
+	k_mutex_lock(&state_lock, K_FOREVER);
+	if (current_conn != NULL && data_notify_enabled) {
+		conn = bt_conn_ref(current_conn); /* survives a disconnect while we send */
+	}
+	k_mutex_unlock(&state_lock);
+	if (conn == NULL) {
 		return -ENOTCONN;
 	}
+	int err = send_fragments(conn, pkt, len);
+	bt_conn_unref(conn);
+	return err;
+}
+
+static int send_fragments(struct bt_conn *conn, const uint8_t *pkt, size_t len)
+{
 	size_t room = bt_gatt_get_mtu(conn) - 3;
 	if (len <= room) {
 		return bt_gatt_notify(conn, ATTR_DATA, pkt, len);
@@ -404,13 +422,20 @@ static void backfill_step(void)
 }
 
 /* ---- Sensor thread -------------------------------------------------------------------- */
+/* The FIFO holds at most 4 KB = 682 accelerometer samples; only the sensor thread uses this. */
+#define FIFO_MAX_SAMPLES 682
+static int16_t fifo_buf[FIFO_MAX_SAMPLES][3];
+
 static void read_fifo(void)
 {
 	uint8_t st[2];
-	uint8_t pattern;
+	uint8_t pattern = 0;
 	uint8_t pkt[LW_MAX_PACKET];
 
-	if (i2c_burst_read(i2c, IMU_ADDR, REG_FIFO_STATUS1, st, 2)) {
+	/* 1. Drain the sensor under imu_lock (START/STOP cannot reconfigure it mid-read). */
+	k_mutex_lock(&imu_lock, K_FOREVER);
+	if (!streaming || i2c_burst_read(i2c, IMU_ADDR, REG_FIFO_STATUS1, st, 2)) {
+		k_mutex_unlock(&imu_lock);
 		return;
 	}
 	uint64_t t_irq_us = device_time_us();
@@ -425,11 +450,21 @@ static void read_fifo(void)
 		words--;
 		pattern = (uint8_t)((pattern + 1) % 3);
 	}
-	uint16_t n_samples = words / 3;
+	uint16_t n_samples = MIN(words / 3, FIFO_MAX_SAMPLES);
+	for (uint16_t i = 0; i < n_samples; i++) {
+		for (int axis = 0; axis < 3; axis++) {
+			uint8_t w[2];
+			/* One word per transaction: simple and safe; see HARDWARE.md for burst reads. */
+			i2c_burst_read(i2c, IMU_ADDR, REG_FIFO_DATA_OUT_L, w, 2);
+			fifo_buf[i][axis] = (int16_t)sys_get_le16(w);
+		}
+	}
+	k_mutex_unlock(&imu_lock);
 	if (n_samples == 0) {
 		return;
 	}
 
+	/* 2. Account for lost samples and anchor the batch in time. */
 	k_mutex_lock(&state_lock, K_FOREVER);
 	uint32_t period_us = PERIOD_US[rate_code];
 	/* The newest sample in the FIFO was taken about at the interrupt. */
@@ -437,7 +472,7 @@ static void read_fifo(void)
 	if (overrun || pending_overflow) {
 		/* Samples were lost: advance the index by what the clock says is missing. */
 		const struct anchor *prev = anchor_count ? &anchors[(anchor_count - 1) % ANCHORS] : NULL;
-		if (prev != NULL && t_first > prev->time_us) {
+		if (prev != NULL && prev->synced == clock_synced && t_first > prev->time_us) {
 			uint32_t expected = prev->first_index +
 				(uint32_t)((t_first - prev->time_us + period_us / 2) / period_us);
 			for (uint32_t i = next_index; i < expected; i++) {
@@ -455,23 +490,15 @@ static void read_fifo(void)
 	anchor_count++;
 	k_mutex_unlock(&state_lock);
 
-	/* Read samples (6 bytes each) outside the lock, then publish them in packets. */
+	/* 3. Store in the ring and publish, at most 36 samples per packet, no sensor lock held
+	 * (bt_gatt_notify may wait for a TX buffer). */
 	uint16_t done = 0;
 	while (done < n_samples) {
 		uint8_t n = (uint8_t)MIN(n_samples - done, LW_MAX_SAMPLES);
-		int16_t xyz[LW_MAX_SAMPLES][3];
-		for (uint8_t i = 0; i < n; i++) {
-			for (int axis = 0; axis < 3; axis++) {
-				uint8_t w[2];
-				/* One word per read: the FIFO output register pair is re-read each time. */
-				i2c_burst_read(i2c, IMU_ADDR, REG_FIFO_DATA_OUT_L, w, 2);
-				xyz[i][axis] = (int16_t)sys_get_le16(w);
-			}
-		}
 		k_mutex_lock(&state_lock, K_FOREVER);
 		uint32_t first = next_index;
 		for (uint8_t i = 0; i < n; i++) {
-			memcpy(ring[(first + i) & RING_MASK], xyz[i], sizeof(xyz[i]));
+			memcpy(ring[(first + i) & RING_MASK], fifo_buf[done + i], sizeof(fifo_buf[0]));
 			ring_set_valid(first + i, true);
 		}
 		next_index += n;
@@ -494,6 +521,7 @@ static void sensor_thread(void *a, void *b, void *c)
 	while (true) {
 		/* Wake on the watermark, or every 100 ms to run backfill while idle. */
 		k_sem_take(&fifo_sem, K_MSEC(100));
+		data_notify_enabled = (data_ccc_value == BT_GATT_CCC_NOTIFY);
 		if (streaming) {
 			read_fifo();
 		}
@@ -502,18 +530,26 @@ static void sensor_thread(void *a, void *b, void *c)
 		}
 		if (k_uptime_get() - last_battery_ms >= 60000) {
 			last_battery_ms = k_uptime_get();
+			uint8_t copy[LW_STATUS_SIZE];
+			struct bt_conn *conn = NULL;
+
 			k_mutex_lock(&state_lock, K_FOREVER);
 			battery_update();
 			status_refresh_locked();
+			memcpy(copy, status_value, sizeof(copy));
+			if (current_conn != NULL && status_notify_enabled) {
+				conn = bt_conn_ref(current_conn);
+			}
 			k_mutex_unlock(&state_lock);
-			if (current_conn && status_notify_enabled) {
-				bt_gatt_notify(current_conn, ATTR_STATUS, status_value, LW_STATUS_SIZE);
+			if (conn != NULL) {
+				bt_gatt_notify(conn, ATTR_STATUS, copy, sizeof(copy));
+				bt_conn_unref(conn);
 			}
 		}
 	}
 }
 
-K_THREAD_DEFINE(sensor_tid, 2048, sensor_thread, NULL, NULL, NULL, 5, 0, 0);
+K_THREAD_DEFINE(sensor_tid, 3072, sensor_thread, NULL, NULL, NULL, 5, 0, 0);
 
 /* ---- Control point -------------------------------------------------------------------- */
 static struct bt_gatt_indicate_params ind_params;
@@ -549,6 +585,8 @@ static ssize_t ctrl_write(struct bt_conn *conn, const struct bt_gatt_attr *attr,
 		return BT_GATT_ERR(BT_ATT_ERR_INVALID_OFFSET);
 	}
 	uint8_t op = in[0];
+	/* Lock order everywhere: imu_lock before state_lock. */
+	k_mutex_lock(&imu_lock, K_FOREVER);
 	k_mutex_lock(&state_lock, K_FOREVER);
 	switch (op) {
 	case LW_OP_START:
@@ -632,6 +670,7 @@ static ssize_t ctrl_write(struct bt_conn *conn, const struct bt_gatt_attr *attr,
 		result = LW_RES_UNKNOWN_OPCODE;
 	}
 	k_mutex_unlock(&state_lock);
+	k_mutex_unlock(&imu_lock);
 	send_response(conn, op, result, body, result == LW_RES_OK ? body_len : 0);
 	return len;
 }
@@ -649,7 +688,9 @@ static void connected(struct bt_conn *conn, uint8_t err)
 	if (err) {
 		return;
 	}
+	k_mutex_lock(&state_lock, K_FOREVER);
 	current_conn = bt_conn_ref(conn);
+	k_mutex_unlock(&state_lock);
 	/* 30-50 ms interval (units of 1.25 ms), no peripheral latency, 4 s supervision timeout
 	 * (units of 10 ms): see CONNECTION.md. */
 	struct bt_le_conn_param param = BT_LE_CONN_PARAM_INIT(24, 40, 0, 400);
@@ -661,13 +702,16 @@ static void connected(struct bt_conn *conn, uint8_t err)
 static void disconnected(struct bt_conn *conn, uint8_t reason)
 {
 	/* Keep streaming into the ring buffer: the host reconnects and backfills. */
-	data_notify_enabled = false;
+	data_ccc_value = 0;
 	ctrl_indicate_enabled = false;
 	status_notify_enabled = false;
+	k_mutex_lock(&state_lock, K_FOREVER);
+	data_notify_enabled = false;
 	if (current_conn) {
 		bt_conn_unref(current_conn);
 		current_conn = NULL;
 	}
+	k_mutex_unlock(&state_lock);
 	LOG_INF("disconnected (reason 0x%02x)", reason);
 }
 
