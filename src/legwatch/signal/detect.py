@@ -44,6 +44,7 @@ PROPS = (
     "jerk_g_per_s",
     "hf_ratio",
     "cycles",
+    "magnitude_ratio",
     "morphology_ok",
     "at_gap",
 )
@@ -71,7 +72,7 @@ def classify_event(f: dict[str, float], params: DetectorParams) -> str:
     c, sp = params.classify, params.spasm
     dur = f["duration_s"]
     if f["tilt_deg"] > c.posture_deg:
-        return "gross_body" if dur > c.gross_min_s else "posture_change"
+        return "posture_change"
     if dur > c.gross_min_s and f["peak_mg"] >= c.gross_peak_mg:
         return "gross_body"
     if dur >= c.tremor_min_s and f["cycles"] >= c.tremor_min_cycles:
@@ -274,6 +275,10 @@ class StreamingDetector:
         jerk = float(buf.jerk[j0:i_off].max())
         raw_dev = buf.raw[j0:i_off] - before
         peak_raw = float(np.sqrt((raw_dev * raw_dev).sum(axis=1)).max()) * 1000.0
+        # a rotation (a leg movement) turns gravity without changing its size; a translation of
+        # the whole body (a gross movement) changes the size: share of the peak due to that
+        mag = np.sqrt((buf.lp[i_on:i_off] ** 2).sum(axis=1))
+        mag_ratio = float(np.abs(mag - np.linalg.norm(before)).max()) * 1000.0 / max(peak, 1e-9)
         lf_energy = float(((ev_a / 1000.0) ** 2).sum())
         hf_energy = float(buf.hf2[i_on:i_off].sum())
         hf_ratio = hf_energy / lf_energy if lf_energy > 0 else np.inf
@@ -293,6 +298,7 @@ class StreamingDetector:
             "hf_ratio": hf_ratio,
             "cycles": cycles,
             "morphology_ok": morph,
+            "magnitude_ratio": mag_ratio,
         }
         kind = classify_event(features, self.params)
         return {
@@ -305,6 +311,7 @@ class StreamingDetector:
             "jerk_g_per_s": jerk,
             "hf_ratio": min(hf_ratio, 1e6),
             "cycles": cycles,
+            "magnitude_ratio": mag_ratio,
             "morphology_ok": morph,
             "at_gap": c.closed_by_gap,
         }

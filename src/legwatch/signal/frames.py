@@ -12,7 +12,8 @@ Channels per frame
 - ``jerk``: largest sample-to-sample change of raw acceleration times the rate (g/s).
 - ``base``: the resting orientation, a per-axis causal running median of 1 s block means (g).
 - ``activity_mg``: |lp - base| in mg, the movement envelope that thresholds act on.
-- ``floor_mg``: the adaptive noise floor, a causal running median of per-block activity (mg).
+- ``floor_mg``: the adaptive noise floor, a causal running median of per-block maximum activity
+  (mg).
 """
 
 from __future__ import annotations
@@ -223,7 +224,7 @@ class FrameStream:
             cnt = cnt.copy()
             cnt[0] += self._open_n
         elif self._open_blk is not None:  # the open block ended with the previous push
-            self._push_block(self._open_sum_lp / self._open_n, self._open_sum_act / self._open_n)
+            self._push_block(self._open_sum_lp / self._open_n, self._open_sum_act)
         # every block but the last is complete; the last stays open
         mean_lp = sum_lp / cnt[:, None]
         seq_lp = np.vstack([self._hist_lp, mean_lp[:-1]])
@@ -238,11 +239,13 @@ class FrameStream:
         b = blk_base[frame_blk]
         d = lp - b
         a = np.sqrt((d * d).sum(axis=1)) * 1000.0
-        sum_act = np.add.reduceat(a, starts)
+        # block statistic of activity: its maximum. Breathing moves the ankle by a few mg in a
+        # slow oscillation; the median over a minute of per-second maxima sits near its peaks, so
+        # thresholds above it reject breathing while a movement in a few blocks cannot raise it.
+        max_act = np.maximum.reduceat(a, starts)
         if cont:
-            sum_act[0] += self._open_sum_act
-        mean_act = sum_act / cnt
-        seq_act = np.concatenate([self._hist_act, mean_act[:-1]])
+            max_act[0] = max(max_act[0], self._open_sum_act)
+        seq_act = np.concatenate([self._hist_act, max_act[:-1]])
         win_act = sliding_window_view(seq_act, self._floor_blocks)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -255,7 +258,7 @@ class FrameStream:
         self._hist_act = seq_act[-self._floor_blocks :]
         self._open_blk = int(ids[-1])
         self._open_sum_lp = sum_lp[-1]
-        self._open_sum_act = float(sum_act[-1])
+        self._open_sum_act = float(max_act[-1])
         self._open_n = int(cnt[-1])
 
     def _push_block(self, mean_lp: F64, mean_act: float) -> None:

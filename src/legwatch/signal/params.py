@@ -44,11 +44,13 @@ class ThresholdParams:
     #: Absolute minimum of the low (offset) threshold, mg (RestEaze's ratio of dual thresholds,
     #: 0.048/0.08, is ~0.6; EMG rules use 2/8 uV).
     low_min_mg: float = 3.0
-    #: High threshold as a multiple of the noise floor: the floor is the running median of
-    #: activity; respiration of amplitude A gives a median ~0.71 A and peaks ~A, so 2.0 x floor
-    #: stays ~40 % above breathing.
+    #: High threshold as a multiple of the noise floor. The floor is the running median of
+    #: per-second maximum activity, ~0.9 A for breathing of amplitude A; breathing is amplitude
+    #: modulated (sensing.md), and its peaks reach 1.6 x the floor over a night, so the onset
+    #: threshold sits at twice the floor.
     high_factor: float = 2.0
-    #: Low threshold as a multiple of the noise floor.
+    #: Low threshold as a multiple of the noise floor (~0.9 A: breathing dips below it for most of
+    #: every half breath, so a movement's offset is still found).
     low_factor: float = 1.0
     #: Detection is switched off where the floor exceeds this, mg (the band is loose, flapping or
     #: moving all the time; MATPLM and S-PLMAD also switch off above a noise ceiling).
