@@ -20,7 +20,9 @@ class ParameterError(LegwatchError, ValueError):
         self.name = name
         self.expected = expected
         self.got = got
-        super().__init__(f"Invalid value for the {name!r} parameter: expected {expected}, got {got!r}.")
+        super().__init__(
+            f"Invalid value for the {name!r} parameter: expected {expected}, got {got!r}."
+        )
 
 
 class RecordingError(LegwatchError, ValueError):
@@ -30,8 +32,8 @@ class RecordingError(LegwatchError, ValueError):
 class InputFileError(LegwatchError):
     """A file that cannot be read as the format it claims to be.
 
-    ``path``, ``line`` (1-based, counting the header) and ``sample`` (0-based) are kept as attributes
-    and appear in the message when known.
+    ``path``, ``line`` (1-based, counting the header) and ``sample`` (0-based) are kept as
+    attributes and appear in the message when known.
     """
 
     def __init__(

@@ -1,7 +1,7 @@
 """Event tables: onset and duration in seconds, a kind, a side, and measured properties.
 
-An :class:`EventTable` is immutable and column-oriented (numpy arrays). It is never ``None``: a night
-without events gives an empty table.
+An :class:`EventTable` is immutable and column-oriented (numpy arrays). It is never ``None``: a
+night without events gives an empty table.
 """
 
 from __future__ import annotations
@@ -167,4 +167,6 @@ class EventTable:
 
     def __repr__(self) -> str:
         kinds = dict(zip(*np.unique(self.kind, return_counts=True), strict=True))
-        return f"EventTable({len(self)} events, kinds={ {str(k): int(c) for k, c in kinds.items()} })"
+        return (
+            f"EventTable({len(self)} events, kinds={ {str(k): int(c) for k, c in kinds.items()} })"
+        )

@@ -129,7 +129,9 @@ class Recording:
             raise RecordingError(f"t_s must start at or after 0 s; got {t[0]!r}.")
         fs = float(self.fs_nominal_hz)
         if not (1.0 <= fs <= 4000.0):
-            raise ParameterError("fs_nominal_hz", "a rate between 1 and 4000 Hz", self.fs_nominal_hz)
+            raise ParameterError(
+                "fs_nominal_hz", "a rate between 1 and 4000 Hz", self.fs_nominal_hz
+            )
         start = self.start_utc
         if not isinstance(start, datetime) or start.tzinfo is None:
             raise ParameterError("start_utc", "a timezone-aware datetime", start)

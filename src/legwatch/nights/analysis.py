@@ -438,10 +438,18 @@ def analyze_night(
                 f"band {rec.band_id!r} looked off the body from {_clock(start, a)} to "
                 f"{_clock(start, b)} ({(b - a) / 60:.0f} min): left out of the counts and hours."
             )
-        for a, b in det.detection_off:
+        long_off = [(a, b) for a, b in det.detection_off if b - a >= 60.0]
+        short_off = [(a, b) for a, b in det.detection_off if b - a < 60.0]
+        for a, b in long_off:
             warnings.append(
                 f"band {rec.band_id!r}: too much motion to detect leg movements from "
                 f"{_clock(start, a + offset)} to {_clock(start, b + offset)}."
+            )
+        if short_off:
+            warnings.append(
+                f"band {rec.band_id!r}: detection was off for {len(short_off)} short stretches "
+                f"({_total(short_off):.0f} s in all) right after large movements; that time is "
+                "left out of the hours."
             )
         bands.append(BandResult(rec, det, gain, offset, off_body, analysable))
     analysable = bands[0].analysable

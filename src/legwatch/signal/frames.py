@@ -206,9 +206,11 @@ class FrameStream:
         self._hist_lp = np.full((self._base_blocks, 3), np.nan)
         self._hist_act = np.full(self._floor_blocks, np.nan)
         self._open_blk: int | None = None
-        self._open_sum_lp = np.zeros(3)
-        self._open_sum_act = 0.0
-        self._open_n = 0
+        self._seg_first_lp: F64 | None = None
+        # frames of the block still being filled: its mean is always summed from the frames
+        # themselves, in one pass, so chunk boundaries cannot change a single bit of it
+        self._open_lp: F64 = np.empty((0, 3))
+        self._open_max_act = 0.0
 
     def _slow_run(self, fr: Frames, s0: int, s1: int, base: F64, act: F64, floor: F64) -> None:
         blk = fr.k[s0:s1] // self._frames_per_block
@@ -217,14 +219,19 @@ class FrameStream:
         n_blk = ids.size
         cont = self._open_blk is not None and int(ids[0]) == self._open_blk
         lp = fr.lp[s0:s1]
-        sum_lp = np.add.reduceat(lp, starts, axis=0)
-        cnt = np.diff(np.append(starts, s1 - s0))
+        n_run = s1 - s0
         if cont:
-            sum_lp[0] += self._open_sum_lp
-            cnt = cnt.copy()
-            cnt[0] += self._open_n
-        elif self._open_blk is not None:  # the open block ended with the previous push
-            self._push_block(self._open_sum_lp / self._open_n, self._open_sum_act)
+            n_open = self._open_lp.shape[0]
+            lp_ext = np.vstack([self._open_lp, lp])
+            starts_ext = starts + n_open
+            starts_ext[0] = 0
+        else:
+            if self._open_blk is not None:  # the open block ended with the previous push
+                mean = np.add.reduceat(self._open_lp, [0], axis=0)[0] / self._open_lp.shape[0]
+                self._push_block(mean, self._open_max_act)
+            lp_ext, starts_ext = lp, starts
+        sum_lp = np.add.reduceat(lp_ext, starts_ext, axis=0)
+        cnt = np.diff(np.append(starts_ext, lp_ext.shape[0]))
         # every block but the last is complete; the last stays open
         mean_lp = sum_lp / cnt[:, None]
         seq_lp = np.vstack([self._hist_lp, mean_lp[:-1]])
@@ -232,10 +239,12 @@ class FrameStream:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             blk_base = np.nanmedian(win_lp, axis=-1)
+        if self._seg_first_lp is None:
+            self._seg_first_lp = lp[0].copy()
         empty = np.isnan(blk_base[:, 0])
-        if empty.any():  # no completed block yet in this segment: the first frame is the rest
-            blk_base[empty] = lp[0]
-        frame_blk = np.repeat(np.arange(n_blk), np.diff(np.append(starts, s1 - s0)))
+        if empty.any():  # no completed block yet in this segment: its first frame is the rest
+            blk_base[empty] = self._seg_first_lp
+        frame_blk = np.repeat(np.arange(n_blk), np.diff(np.append(starts, n_run)))
         b = blk_base[frame_blk]
         d = lp - b
         a = np.sqrt((d * d).sum(axis=1)) * 1000.0
@@ -244,7 +253,7 @@ class FrameStream:
         # thresholds above it reject breathing while a movement in a few blocks cannot raise it.
         max_act = np.maximum.reduceat(a, starts)
         if cont:
-            max_act[0] = max(max_act[0], self._open_sum_act)
+            max_act[0] = max(max_act[0], self._open_max_act)
         seq_act = np.concatenate([self._hist_act, max_act[:-1]])
         win_act = sliding_window_view(seq_act, self._floor_blocks)
         with warnings.catch_warnings():
@@ -257,9 +266,8 @@ class FrameStream:
         self._hist_lp = seq_lp[-self._base_blocks :]
         self._hist_act = seq_act[-self._floor_blocks :]
         self._open_blk = int(ids[-1])
-        self._open_sum_lp = sum_lp[-1]
-        self._open_sum_act = float(max_act[-1])
-        self._open_n = int(cnt[-1])
+        self._open_lp = lp_ext[int(starts_ext[-1]) :].copy()
+        self._open_max_act = float(max_act[-1])
 
     def _push_block(self, mean_lp: F64, mean_act: float) -> None:
         self._hist_lp = np.vstack([self._hist_lp, mean_lp[None, :]])[-self._base_blocks :]
