@@ -123,10 +123,11 @@ class Recording:
         if bad.size:
             i = int(bad[0]) + 1
             raise RecordingError(
-                f"t_s must increase strictly; sample {i} at {t[i]!r} s follows {t[i - 1]!r} s."
+                f"t_s must increase strictly; sample {i} at {float(t[i])!r} s follows "
+                f"{float(t[i - 1])!r} s."
             )
         if t[0] < 0:
-            raise RecordingError(f"t_s must start at or after 0 s; got {t[0]!r}.")
+            raise RecordingError(f"t_s must start at or after 0 s; got {float(t[0])!r}.")
         fs = float(self.fs_nominal_hz)
         if not (1.0 <= fs <= 4000.0):
             raise ParameterError(
