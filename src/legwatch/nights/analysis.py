@@ -292,6 +292,7 @@ class NightAnalysis:
                 for a, c in b.detection.detection_off
             ]
             fl = b.detection.envelope.floor_mg
+            fl = fl[np.isfinite(fl)]
             floors.append(
                 {
                     "band_id": rec.band_id,

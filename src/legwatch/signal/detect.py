@@ -154,7 +154,7 @@ class StreamingDetector:
 
     # -- internals ----------------------------------------------------------------------------
     def _track_off(self, fr: Frames, final: bool) -> None:
-        off = fr.floor_mg > self.params.thresholds.max_floor_mg
+        off = np.isfinite(fr.floor_mg) & (fr.floor_mg > self.params.thresholds.max_floor_mg)
         t0 = fr.k * self._frame_s
         if off.size:
             change = np.flatnonzero(np.diff(np.concatenate(([self._off_open is not None], off))))
@@ -185,7 +185,7 @@ class StreamingDetector:
         th = self.params.thresholds
         high = np.maximum(th.high_min_mg, th.high_factor * buf.floor_mg)
         low = np.maximum(th.low_min_mg, th.low_factor * buf.floor_mg)
-        off = buf.floor_mg > th.max_floor_mg
+        off = np.isfinite(buf.floor_mg) & (buf.floor_mg > th.max_floor_mg)
         a = buf.activity_mg
         above = (a > high) & ~off
         quiet = a <= low

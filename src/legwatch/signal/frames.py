@@ -113,6 +113,7 @@ class FrameStream:
         self._frames_per_block = max(1, round(self.p.block_s / self.p.frame_s))
         self._base_blocks = max(1, round(self.th.baseline_window_s / self.p.block_s))
         self._floor_blocks = max(1, round(self.th.floor_window_s / self.p.block_s))
+        self._fast_blocks = max(1, min(self._floor_blocks, round(self.th.floor_fast_window_s)))
         # sample-level state
         self._zi: F64 | None = None
         self._last_t: float | None = None
@@ -259,7 +260,10 @@ class FrameStream:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             blk_floor = np.nanmedian(win_act, axis=-1)
-        blk_floor = np.nan_to_num(blk_floor, nan=0.0)
+            # breathing can swell within a few breaths: a short window lets the floor rise fast
+            blk_floor = np.fmax(blk_floor, np.nanmedian(win_act[:, -self._fast_blocks :], axis=-1))
+        # no completed block yet in this segment: no floor, so no onset (NaN compares False)
+        blk_floor = np.where(np.isnan(blk_floor), np.inf, blk_floor)
         base[s0:s1] = b
         act[s0:s1] = a
         floor[s0:s1] = blk_floor[frame_blk]

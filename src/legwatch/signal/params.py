@@ -37,6 +37,10 @@ class ThresholdParams:
     #: Window of the causal running median of activity that gives the noise floor, s
     #: (S-PLMAD uses a 20 s moving RMS; 60 s keeps dense PLM series from raising the floor).
     floor_window_s: float = 60.0
+    #: A second, short window for the floor, s: the floor is the larger of the two medians, so it
+    #: follows breathing that swells within a few breaths but never drops faster than the long
+    #: window allows. 15 s: a leg movement (mostly <= 5 s) fills at most a third of it.
+    floor_fast_window_s: float = 15.0
     #: Absolute minimum of the high (onset) threshold, mg. MEMS noise after the 4 Hz low-pass and
     #: 0.1 s framing is ~0.5 mg per frame; the sensor-visible definition is 10 mg (issue 2), so the
     #: onset must sit below 10 mg and well above noise.
@@ -99,17 +103,19 @@ class ClassifyParams:
 class SpasmParams:
     """Spasms: short, sharp, involuntary jerks (sensing.md "Spasms"); legwatch's own rule.
 
-    A spasm is a burst of jerk (rate of change of acceleration) that rises from quiet within one
-    frame, reaches at least ``min_jerk_g_per_s`` and ``min_peak_mg`` of movement, and is over,
-    movement channel included, within ``max_s``. An event that lasts longer is never a spasm, and a
+    A spasm is a burst of jerk (rate of change of acceleration) that reaches at least
+    ``min_jerk_g_per_s`` and ``min_peak_mg`` of movement, and is over, movement channel included,
+    within ``max_s``. An event that lasts longer is never a spasm, and a
     spasm is never also counted as a leg movement.
     """
 
-    #: Longest spasm, s (sensing.md: typically 0.1-0.5 s; the movement channel's low-pass spreads an
-    #: impulse by ~0.25 s, hence 0.75 s).
-    max_s: float = 0.75
-    #: Smallest peak jerk, g/s. A 0.1-0.5 s jerk of >= 100 mg gives >= 2 g/s.
-    min_jerk_g_per_s: float = 2.5
+    #: Longest spasm as the movement channel sees it, s. A 0.1-0.5 s jerk (sensing.md) is spread by
+    #: the 4 Hz low-pass and the 0.5 s offset rule to 0.6-1.2 s; leg movements last >= 0.5 s and
+    #: show as >= 1.2 s in all but a few per cent of cases.
+    max_s: float = 1.2
+    #: Smallest peak jerk, g/s. A 0.1-0.5 s jerk of >= 100 mg reaches >= 5 g/s; a smooth
+    #: (minimum-jerk) leg movement of the same length stays near 1 g/s.
+    min_jerk_g_per_s: float = 5.0
     #: Smallest peak of raw acceleration change from rest, mg.
     min_peak_mg: float = 60.0
 
