@@ -9,6 +9,18 @@ This is the presentation layer: it imports matplotlib (object API, Agg rendering
 nothing below it imports this package.
 """
 
+from legwatch.report.export import EdfExport, export_edf, export_events_csv
 from legwatch.report.html import NightReport, render_night_report, write_night_report
+from legwatch.report.nights import night_row, nights_table, render_nights_table
 
-__all__ = ["NightReport", "render_night_report", "write_night_report"]
+__all__ = [
+    "EdfExport",
+    "NightReport",
+    "export_edf",
+    "export_events_csv",
+    "night_row",
+    "nights_table",
+    "render_night_report",
+    "render_nights_table",
+    "write_night_report",
+]
