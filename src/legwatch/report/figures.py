@@ -442,7 +442,7 @@ def imi_figure(night: NightAnalysis) -> Figure:
     )
     ax_lin.set_xlim(0.0, 90.0)
     ax_lin.set_xlabel("time from one movement's start to the next (s)")
-    ax_lin.set_ylabel("number of intervals")
+    ax_lin.set_ylabel("number of intervals (count)")
     ax_lin.set_title("linear scale", loc="left", fontsize=10)
     log_edges = np.asarray(h["log_edges"], dtype=float)
     log_counts = np.asarray(h["log_counts"], dtype=float)
