@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     out = sys.stdout.write
     t0 = time.perf_counter()
 
-    null_plan = plan_trial(sigma_log=0.4, max_pairs=14, power=0.999, seed=1)
+    null_plan = plan_trial(sigma_log=0.4, n_pairs=14, seed=1)  # 28 nights: 14 vs 14 naive
     for label, drift in (("no drift", 0.0), ("1%/night drift", 0.01)):
         sim = NightSimulation(drift_per_night=drift)
         oc = run(null_plan, 1.0, sim, n, seed=10, naive=True)
