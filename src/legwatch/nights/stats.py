@@ -426,7 +426,9 @@ def analyze_trial(
         else:
             broken.append(int(pair))
     if plan is not None:
-        broken.extend(p for p in range(plan.n_pairs) if p not in set(pairs.tolist()))
+        # A pair whose given nights were all excluded is broken too; pairs not yet reached are not.
+        given = {plan.pair_of_night[n.night_index] for n in nights if n.night_index < plan.n_nights}
+        broken.extend(p for p in given if p not in set(pairs.tolist()))
     broken = sorted(set(broken))
     d = np.array(diffs)
     k = int(d.size)
