@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 #: 16 g), mg. The EDF physical range is the smallest that holds the data, so a reader sees the
 #: band's own range.
 STANDARD_RANGES_MG = (2000.0, 4000.0, 8000.0, 16000.0)
-#: EDF 16-bit digital range.
-DIGITAL_RANGE = (-32768, 32767)
+#: EDF 16-bit digital range, symmetric so that 0 mg (the gap fill) is stored exactly.
+DIGITAL_RANGE = (-32767, 32767)
 #: Data record durations tried, shortest first, s (EDF needs whole samples per record).
 RECORD_DURATIONS_S = (1.0, 2.0, 4.0, 5.0, 8.0, 10.0, 20.0, 25.0, 40.0, 50.0, 100.0)
 AXES = ("X", "Y", "Z")
