@@ -154,3 +154,18 @@ def test_aasm_long_movement_is_not_an_lm_and_does_not_break_series() -> None:
 def test_aasm_ten_second_lm_counts_and_longer_does_not() -> None:
     aasm = score([0.0, 20.0], [10.0, 10.001], rules="aasm")
     assert aasm.movements.props["is_lm"].tolist() == [True, False]
+
+
+def test_short_dropouts_are_bridged_only_when_asked() -> None:
+    onsets = np.arange(0.0, 200.0, 20.0) + 5.0  # 10 LMs every 20 s
+    lms = EventTable(onsets, np.full(10, 1.0), np.full(10, "lm"), np.full(10, "left"))
+    # a 2 s dropout at 101-103 s and a 30 s one at 150-180 s
+    analysable = [(0.0, 101.0), (103.0, 150.0), (180.0, 300.0)]
+    literal = score_leg_movements(lms, analysable)
+    bridged = score_leg_movements(lms, analysable, bridge_gap_s=5.0)
+    # literal: 5 + 3 + 1 LMs in three segments -> one series of 5 (0-100 s)
+    assert literal.indices["n_plm"] == 5
+    # bridged: the 2 s dropout no longer breaks (5-145 s: 8 LMs); the 30 s one still does (the
+    # LM at 165 s falls in it and 185 s stands alone)
+    assert bridged.indices["n_plm"] == 8
+    assert bridged.exposure_h == literal.exposure_h

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from legwatch.errors import AnalysisError, ParameterError
 from legwatch.events import EventTable
 from legwatch.recording import Recording
-from legwatch.scoring import Scoring, get_rules, rate_per_h, score_leg_movements
+from legwatch.scoring import BRIDGE_GAP_S, Scoring, get_rules, rate_per_h, score_leg_movements
 from legwatch.signal.detect import Detection, detect_movements
 from legwatch.signal.params import DetectorParams
 
@@ -490,7 +490,9 @@ def analyze_night(
     events = EventTable.concat([shifted(b.detection.events, b.offset_s) for b in bands])
     inside = _inside(events.onset_s, analysable)
     lm_detected = events.subset((events.kind == "lm") & inside)
-    scoring = score_leg_movements(lm_detected, analysable, rules=rule_set, denominator=denominator)
+    scoring = score_leg_movements(
+        lm_detected, analysable, rules=rule_set, denominator=denominator, bridge_gap_s=BRIDGE_GAP_S
+    )
     peaks = _peaks_for(scoring.movements, lm_detected)
     scored = scoring.movements.with_props(peak_g=peaks)
     spasms = events.subset((events.kind == "spasm") & inside)

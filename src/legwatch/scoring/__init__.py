@@ -7,10 +7,11 @@ series reaching the last movement keeps it, and a break in analysable time ends 
 
 from legwatch.scoring.indices import rate_per_h
 from legwatch.scoring.rules import AASM, RULE_SETS, WASM2016, RuleSet, get_rules
-from legwatch.scoring.score import Scoring, score_leg_movements
+from legwatch.scoring.score import BRIDGE_GAP_S, Scoring, score_leg_movements
 
 __all__ = [
     "AASM",
+    "BRIDGE_GAP_S",
     "RULE_SETS",
     "WASM2016",
     "RuleSet",

@@ -33,6 +33,10 @@ from legwatch.scoring.series import find_series, imis_us
 
 logger = logging.getLogger(__name__)
 
+#: Dropouts shorter than this (s) do not break a PLM series in legwatch's analysis (see
+#: ``bridge_gap_s`` of :func:`score_leg_movements`).
+BRIDGE_GAP_S = 5.0
+
 
 @dataclass(frozen=True, eq=False)
 class Scoring:
@@ -98,6 +102,18 @@ class Scoring:
         )
 
 
+def _bridged_segments(intervals_us: list[tuple[int, int]], bridge_gap_s: float) -> list[int]:
+    """Series segment of each analysable interval: intervals closer than the bridge share one."""
+    if not np.isfinite(bridge_gap_s) or bridge_gap_s < 0:
+        raise ParameterError("bridge_gap_s", "a finite number of seconds >= 0", bridge_gap_s)
+    bridge_us = round(bridge_gap_s * US_PER_S)
+    out: list[int] = []
+    for k, (start, _) in enumerate(intervals_us):
+        joined = k > 0 and start - intervals_us[k - 1][1] < bridge_us
+        out.append(out[-1] if joined else (out[-1] + 1 if out else 0))
+    return out
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -129,6 +145,7 @@ def score_leg_movements(
     rules: str | RuleSet = "wasm2016",
     respiratory: EventTable | None = None,
     denominator: str = "analysable time in bed",
+    bridge_gap_s: float = 0.0,
 ) -> Scoring:
     """Score leg movements into CLMs, PLM series and nightly indices.
 
@@ -151,6 +168,13 @@ def score_leg_movements(
         None: no respiratory information; ``plm_nr_per_h`` is NaN.
     denominator : str
         Label of the time the per-hour rates divide by; stated in every output.
+    bridge_gap_s : float
+        Boundaries between analysable intervals less than this apart (s) do not break a series
+        and the IMI across them is kept; the time between them still leaves the denominator.
+        Default 0 (every boundary breaks, the rules read literally). legwatch's analysis bridges
+        short link dropouts with 5 s: shorter than half the smallest WASM IMI, so a dropout
+        cannot hide a whole interval, while a 0.1-5 s BLE gap (20-60 a night, sensing.md) no
+        longer cuts every series it falls into.
 
     Returns
     -------
@@ -201,7 +225,10 @@ def score_leg_movements(
     # the IMI of the next LM is measured from the LM before it
     # (see RuleSet.long_movement_breaks_series).
     seq = [k for k in range(n) if rule_set.long_movement_breaks_series or is_lm[k]]
-    seq_imi = imis_us([movements[k].onset_us for k in seq], [movements[k].segment for k in seq])
+    bridged = _bridged_segments(intervals, bridge_gap_s)
+    seq_imi = imis_us(
+        [movements[k].onset_us for k in seq], [bridged[movements[k].segment] for k in seq]
+    )
     imi_min_us, imi_max_us = to_us(rule_set.imi_min_s), to_us(rule_set.imi_max_s)
 
     def series_of(eligible: list[bool]) -> list[list[int]]:

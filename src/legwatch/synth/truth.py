@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from legwatch.events import EventTable
-from legwatch.scoring import Scoring, score_leg_movements
+from legwatch.scoring import BRIDGE_GAP_S, Scoring, score_leg_movements
 from legwatch.synth.config import NightConfig
 from legwatch.synth.kinematics import UP_WORLD, FloatArray
 from legwatch.synth.render import event_delta
@@ -238,10 +238,14 @@ def build_truth(cfg: NightConfig, sched: Schedule, sides: Sequence[str]) -> Trut
         return EventTable(table.onset_s, table.duration_s, table.kind, table.side)
 
     scoring = {
-        r: score_leg_movements(as_lms(visible), analysable, rules=r, respiratory=resp)
+        r: score_leg_movements(
+            as_lms(visible), analysable, rules=r, respiratory=resp, bridge_gap_s=BRIDGE_GAP_S
+        )
         for r in RULES
     }
-    emg = score_leg_movements(as_lms(counted), analysable, rules="wasm2016", respiratory=resp)
+    emg = score_leg_movements(
+        as_lms(counted), analysable, rules="wasm2016", respiratory=resp, bridge_gap_s=BRIDGE_GAP_S
+    )
     hours = sum(b - a for a, b in analysable) / 3600.0
     w = scoring["wasm2016"].indices
     n_all = len(counted)

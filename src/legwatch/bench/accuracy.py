@@ -1,0 +1,207 @@
+"""Accuracy benchmark of the detector on simulated nights (issue 3, item 7).
+
+Run ``python -m legwatch.bench.accuracy`` (all checks, >= 20 held-out seeds; tens of minutes on
+two cores) or ``--quick`` (a few seeds, a few minutes). It prints a table and writes JSON.
+
+Seeds 1000 and up are held out: they were never looked at while the detector's parameters were
+chosen (tuning used seeds 1-4 and 31-43). Every figure is a median over seeds unless named
+otherwise; the targets are those of issue 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from legwatch import synth
+from legwatch.nights.analysis import analyze_night
+from legwatch.signal.agreement import agreement
+from legwatch.signal.detect import detect_movements
+from legwatch.signal.params import DetectorParams
+
+HELD_OUT = 1000
+
+
+def _night(name: str, seed: int, **kw: Any) -> synth.SimulatedNight:
+    return synth.simulate_night(synth.scenario(name, seed, **kw))
+
+
+def _score(night: synth.SimulatedNight, params: DetectorParams | None = None) -> dict[str, float]:
+    res = analyze_night(list(night.recordings.values()), params=params)
+    tm = night.truth.movements
+    ok = tm.props["analysable"].astype(bool)
+    lm = tm.subset((tm.kind == "lm") & ok)
+    det = res.leg_movements
+    ag = agreement(lm.onset_s, lm.props["visible"].astype(bool), det.onset_s)
+    sp_true = tm.subset((tm.kind == "spasm") & ok)
+    sp = agreement(sp_true.onset_s, np.ones(len(sp_true), bool), res.spasms.onset_s)
+    truth = night.truth.scoring["wasm2016"].indices
+    t_plm, e_plm = truth["plm_per_h"], res.indices["plm_per_h"]
+    return {
+        "lm_sensitivity": ag.sensitivity,
+        "lm_precision": ag.precision,
+        "lm_f1": ag.f1,
+        "onset_bias_s": float(np.mean(ag.onset_errors_s)) if ag.tp else float("nan"),
+        "onset_sd_s": float(np.std(ag.onset_errors_s)) if ag.tp > 1 else float("nan"),
+        "plm_per_h": e_plm,
+        "plm_per_h_true": t_plm,
+        "plm_rel_error": abs(e_plm - t_plm) / t_plm if t_plm > 0 else float("nan"),
+        "periodicity_error": abs(res.indices["periodicity_index"] - truth["periodicity_index"]),
+        "spasm_f1": sp.f1,
+        "lm_per_h": res.indices["lm_per_h"],
+        "emg_scale_ratio": len(det) / max(1, len(lm)),
+        "n_lm": float(len(det)),
+    }
+
+
+def _lm_count(name: str, seed: int) -> dict[str, float]:
+    night = _night(name, seed)
+    return {"n_lm": float(len(detect_movements(night.recordings["left"]).leg_movements))}
+
+
+def _variants(seed: int, what: str) -> dict[str, float]:
+    """Relative change of the estimated PLM index against the same night's reference variant."""
+    base_cfg = synth.scenario("nominal", seed)
+    sensor0 = replace(base_cfg.sensor, rate_error_frac_range=(0.0, 0.0))
+    sensor0 = replace(sensor0, rate_drift_frac_range=(0.0, 0.0))
+    ref = analyze_night(
+        list(synth.simulate_night(replace(base_cfg, sensor=sensor0)).recordings.values())
+    )
+    ref_plm = ref.indices["plm_per_h"]
+    out: dict[str, float] = {"plm_ref": ref_plm}
+    cfgs: dict[str, Any] = {}
+    if what == "rates":
+        for label, rate, err in (
+            ("50.3", 50.0, 0.006),
+            ("52.6", 50.0, 0.052),
+            ("100", 100.0, 0.0),
+            ("25", 25.0, 0.0),
+        ):
+            s = replace(sensor0, rate_error_frac_range=(err, err))
+            cfgs[label] = replace(synth.scenario("nominal", seed, rate_hz=rate), sensor=s)
+    elif what == "gain":
+        for label, gain in (("x0.6", {"overall": 0.6}), ("x1.8", {"overall": 1.8}),
+                            ("jump0.7", {"jump_factor": 0.7})):  # fmt: skip
+            cfgs[label] = replace(base_cfg, sensor=sensor0, gain=replace(base_cfg.gain, **gain))
+    elif what == "gaps":
+        gaps = synth.scenario("gaps", seed)
+        cfgs["gaps"] = replace(gaps, sensor=sensor0)
+    for label, cfg in cfgs.items():
+        res = analyze_night(list(synth.simulate_night(cfg).recordings.values()))
+        est = res.indices["plm_per_h"]
+        out[label] = abs(est - ref_plm) / ref_plm if ref_plm > 0 else float("nan")
+    return out
+
+
+def _sweep(seed: int) -> dict[str, float]:
+    night = _night("nominal", seed)
+    base = analyze_night(list(night.recordings.values())).indices["plm_per_h"]
+    out: dict[str, float] = {}
+    p = DetectorParams()
+    for group, name in (
+        ("thresholds", "high_min_mg"), ("thresholds", "low_min_mg"),
+        ("thresholds", "high_factor"), ("thresholds", "low_factor"),
+        ("thresholds", "baseline_window_s"), ("thresholds", "floor_window_s"),
+        ("front_end", "lowpass_hz"), ("classify", "posture_deg"),
+        ("spasm", "min_jerk_g_per_s"), ("spasm", "max_s"),
+    ):  # fmt: skip
+        for f in (0.8, 1.2):
+            est = analyze_night(
+                list(night.recordings.values()), params=p.scaled(group, name, f)
+            ).indices["plm_per_h"]
+            out[f"{name} x{f}"] = abs(est - base) / base if base > 0 else float("nan")
+    return out
+
+
+def _speed() -> dict[str, float]:
+    night = _night("nominal", HELD_OUT, rate_hz=100.0)
+    rec = night.recordings["left"]
+    raw_mb = rec.accel_g.nbytes / 1e6
+    t0 = time.perf_counter()
+    detect_movements(rec)
+    t_detect = time.perf_counter() - t0
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    analyze_night(rec)
+    t_all = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "hours": rec.duration_s / 3600,
+        "detect_s": t_detect,
+        "analyze_s": t_all,
+        "x_real_time": rec.duration_s / t_detect,
+        "peak_mb": peak / 1e6,
+        "raw_mb": raw_mb,
+        "peak_over_raw": peak / 1e6 / raw_mb,
+    }
+
+
+def _median(rows: list[dict[str, float]]) -> dict[str, float]:
+    keys = rows[0].keys()
+    return {k: float(np.nanmedian([r[k] for r in rows])) for k in keys}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=20, help="held-out seeds per scenario")
+    ap.add_argument("--quick", action="store_true", help="3 seeds, no parameter sweep")
+    ap.add_argument("--out", type=Path, default=Path("bench-results/accuracy.json"))
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args(argv)
+    n = 3 if args.quick else args.seeds
+    seeds = list(range(HELD_OUT, HELD_OUT + n))
+    results: dict[str, Any] = {"seeds": seeds}
+    t_start = time.perf_counter()
+
+    def run(label: str, fn: Callable[..., dict[str, float]], *fixed: Any) -> dict[str, float]:
+        with ProcessPoolExecutor(args.workers) as ex:
+            rows = list(ex.map(fn, *([f] * len(seeds) for f in fixed), seeds))
+        med = _median(rows)
+        results[label] = {"median": med, "per_seed": rows}
+        print(f"[{time.perf_counter() - t_start:6.0f} s] {label}: "
+              + ", ".join(f"{k}={v:.3g}" for k, v in med.items()), flush=True)  # fmt: skip
+        return med
+
+    for scen in ("nominal", "low_plm", "spasm_heavy", "heavy_vibration", "many_posture"):
+        run(scen, _night_score_adapter, scen)
+    for scen in ("noise_only", "respiration_only", "vibration_only", "posture_only", "tremor_only"):
+        med = run(scen, _lm_count, scen)
+        results[scen]["max"] = max(r["n_lm"] for r in results[scen]["per_seed"])
+        del med
+    for what in ("rates", "gain", "gaps"):
+        run(f"variants_{what}", _variants_adapter, what)
+    if not args.quick:
+        run("sweep_plus_minus_20pct", _sweep_adapter)
+    results["speed_8h_100hz"] = _speed()
+    print("speed:", ", ".join(f"{k}={v:.3g}" for k, v in results["speed_8h_100hz"].items()))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1, default=float) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _night_score_adapter(name: str, seed: int) -> dict[str, float]:
+    return _score(_night(name, seed))
+
+
+def _variants_adapter(what: str, seed: int) -> dict[str, float]:
+    return _variants(seed, what)
+
+
+def _sweep_adapter(seed: int) -> dict[str, float]:
+    return _sweep(seed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
