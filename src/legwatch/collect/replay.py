@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from legwatch.band.legwatch_v1 import (
     RATE_HZ,
@@ -76,6 +75,16 @@ class ReplayReport:
 
     Counts are of notifications (as journaled), packets (decoded) and samples (after
     placement). Times in seconds, rates in Hz, drifts in ppm (parts per million).
+
+    ``corrupt_packets`` counts notifications the decoder refused (CRC, layout, a fragment out
+    of order), grouped in ``corrupt_reasons`` by message with the numbers blanked.
+    ``duplicate_samples`` are identical repeats (BACKFILL, retransmits); ``conflicting_samples``
+    repeats that differ (the first received is kept). ``missing_samples`` is exact: the holes in
+    the sample index between the first and last sample; ``gap_s`` is the Recording's time inside
+    gaps (last sample before to first after, so one period more per gap). ``rate_error_ppm`` is
+    the fitted rate against the nominal one; ``device_drift_ppm`` the band clock's rate against
+    the host's (positive: the band clock runs fast). ``latency_p50_ms``/``p95`` are receive
+    times above the fitted envelope. ``unclean_sessions`` were never closed (a crash or kill).
     """
 
     band_id: str
@@ -133,7 +142,8 @@ class _BandPackets:
     range_: list[int] = field(default_factory=list)
     rx_unix_ns: list[int] = field(default_factory=list)
     rx_order: list[int] = field(default_factory=list)
-    samples: list[NDArray[np.int16]] = field(default_factory=list)
+    #: int16 x, y, z of every sample, packets concatenated (one buffer, not an object each).
+    samples: bytearray = field(default_factory=bytearray)
     notifications: int = 0
     corrupt: Counter[str] = field(default_factory=Counter)
 
@@ -146,7 +156,7 @@ class _BandPackets:
         self.range_.append(packet.range_code)
         self.rx_unix_ns.append(rx_unix_ns)
         self.rx_order.append(rx_order)
-        self.samples.append(packet.samples)
+        self.samples += packet.samples.tobytes()
 
 
 _NUMBER = re.compile(r"0x[0-9A-Fa-f]+|\d+")
@@ -265,10 +275,12 @@ def _replay_band(
     total = int(count.sum())
     starts = np.repeat(first - np.cumsum(count) + count, count)
     index = starts + np.arange(total, dtype=np.int64)
-    counts = np.concatenate(data.samples)
+    del starts
+    counts = np.frombuffer(data.samples, dtype=np.int16).reshape(total, 3)
     ranges = np.repeat(np.asarray(data.range_, dtype=np.int8), count)
     placed = place_samples(index, counts, ranges)
     del counts, index, ranges
+    data.samples = bytearray()
     if placed.conflicts:
         logger.warning(
             "band %s: %d repeated samples differ from the first received (kept the first); "
@@ -323,9 +335,13 @@ def _replay_band(
     period = host.period_s
     t_s = (idx - idx[0]).astype(np.float64) * period
     gaps = tuple(Gap(float(t_s[i]), float(t_s[i + 1])) for i in holes)
-    sens = np.asarray([SENSITIVITY_MG_PER_LSB[c] for c in range(4)]) / 1000.0
-    accel_g = placed.counts.astype(np.float64) * sens[placed.range_code][:, None]
     start = datetime.fromtimestamp(float(host.time_unix_s(int(idx[0]))), UTC)
+    sens = np.asarray([SENSITIVITY_MG_PER_LSB[c] for c in range(4)]) / 1000.0
+    if np.all(placed.range_code == placed.range_code[0]):
+        accel_g = placed.counts * sens[placed.range_code[0]]
+    else:
+        accel_g = placed.counts * sens[placed.range_code][:, None]
+    del placed, idx  # Recording copies its arrays: free ours first to lower the peak
     recording = Recording(
         accel_g=accel_g,
         t_s=t_s,

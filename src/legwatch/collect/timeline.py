@@ -69,10 +69,13 @@ def place_samples(
     range_code : (m,) int array
         Its packet's range code (a repeat in another range is a conflict).
     """
+    if index.size and np.all(index[1:] > index[:-1]):  # in order, no repeats: nothing to do
+        return PlacedSamples(index.astype(np.int64), counts, range_code.astype(np.int8), 0, 0, ())
     order = np.argsort(index, kind="stable")  # stable: the first received comes first
     idx = index[order]
     val = counts[order]
     rng = range_code[order]
+    del order
     if idx.size == 0:
         return PlacedSamples(idx.astype(np.int64), val, rng.astype(np.int8), 0, 0, ())
     repeat = np.zeros(idx.size, dtype=bool)
