@@ -101,7 +101,8 @@ def render_night_report(
     hours = night.analysable_s / 3600.0
     zone = zone_name(night, tz)
     start = night.start_utc.astimezone(tz)
-    end = (night.start_utc + timedelta(seconds=night.duration_s)).astimezone(tz)
+    # to the nearest minute: a night that stops at 06:29:59.98 reads "06:30"
+    end = (night.start_utc + timedelta(minutes=round(night.duration_s / 60))).astimezone(tz)
     bands = ", ".join(
         f"{_e(b.recording.site.value.replace('_', ' '))} band {_e(b.recording.band_id)}"
         for b in night.bands
@@ -249,11 +250,11 @@ def _indices_html(night: NightAnalysis, rules: str, denom: str) -> str:
         ("Candidate leg movements (CLM)", ix["n_clm"], ix["clm_per_h"], None, None,
          "leg movements short enough (at most 10 s, 15 s on both legs) to be part of a run"),
         ("Periodic leg movements (PLM)", ix["n_plm"], ix["plm_per_h"], fh.get("plm_per_h"),
-         sh.get("plm_per_h"), "CLMs in runs of 4 or more, 10 to 90 s apart"),
+         sh.get("plm_per_h"), "candidate movements (CLM) in runs of 4 or more, 10 to 90 s apart"),
         ("Periodic runs (PLM series)", ix["n_series"], None, None, None,
          "how many such runs there were"),
         ("Movements soon after another", None, ix["short_imi_per_h"], None, None,
-         "CLMs that start less than 10 s after the previous one"),
+         "candidate movements (CLM) that start less than 10 s after the previous one"),
         ("Isolated leg movements", None, ix["isolated_lm_per_h"], None, None,
          "leg movements that are not part of a run"),
         ("Spasms", ix["n_spasms"], ix["spasms_per_h"], fh.get("spasms_per_h"),
