@@ -127,6 +127,7 @@ def test_resume_after_clean_close_continues_the_receive_order(tmp_path: Path) ->
             store.append_packet("L", rx_of(i), packet(i))
         store.append_event({"kind": "LM", "onset_s": 12.5, "duration_s": 1.5}, rx_ns=5)
         store.append_status({"battery_pct": 80}, rx_ns=6, band_id="L")
+        store.append_packet("L", 7, packet(3)[:-1])  # truncated: logged corrupt, bytes kept
         assert store.last_sample_index("L") == 10 * 26 - 1
     with open_or_resume(tmp_path, "n1") as store:
         assert store.last_sample_index("L") == 10 * 26 - 1  # where BACKFILL resumes from
@@ -135,13 +136,19 @@ def test_resume_after_clean_close_continues_the_receive_order(tmp_path: Path) ->
         db = store.db_path
     con = sqlite3.connect(db)
     orders = [r[0] for r in con.execute("SELECT rx_order FROM packets ORDER BY rx_order")]
-    assert orders == list(range(20))
+    assert orders == list(range(21))
+    ((order, reason),) = con.execute("SELECT rx_order, reason FROM corrupt_packets").fetchall()
+    assert order == 10 and "178 bytes" in reason and "payload has 155 bytes" in reason
+    raw = con.execute("SELECT payload FROM packets WHERE rx_order = 10").fetchone()[0]
+    assert raw == packet(3)[:-1]
     assert [r[0] for r in con.execute("SELECT session_id FROM sessions")] == [1, 2]
     (event,) = con.execute("SELECT event_json FROM events").fetchall()
     assert json.loads(event[0]) == {"kind": "LM", "onset_s": 12.5, "duration_s": 1.5}
     assert con.execute("SELECT count(*) FROM status").fetchone()[0] == 1
     con.close()
-    assert replay(tmp_path / "n1")["L"].n_samples == 20 * 26
+    result = replay_night(tmp_path / "n1")
+    assert result.recordings["L"].n_samples == 20 * 26
+    assert result.reports["L"].corrupt_packets == 1
 
 
 def test_commits_wait_for_the_interval_then_all_go_together(tmp_path: Path) -> None:

@@ -276,3 +276,42 @@ def test_store_is_readable_while_it_is_being_written(tmp_path: Path) -> None:
         assert rec.site.value == "other"  # never registered
     finally:
         store.close()
+
+
+def test_backfill_in_36_sample_packets_fills_a_hole_across_packet_boundaries(
+    tmp_path: Path,
+) -> None:
+    """Live packets 40-59 (samples 1040-1559) are lost; BACKFILL(1000, 400) resends samples
+    1000-1399 in packets of 36, which straddle the live packets' boundaries; 1400-1559 stay a
+    gap (older than the band's ring buffer, say)."""
+    night = make_night(n_packets=120, seed=11)
+    keep = [i for i in range(120) if not 40 <= i < 60]
+    items = whole(night, keep)
+    late_ns = night.rx_ns[-1]
+    for k, first in enumerate(range(1000, 1400, 36)):
+        n = min(36, 1400 - first)
+        items.append(
+            (
+                late_ns + k * 1_000_000,
+                encode_packet(
+                    BandPacket(
+                        flags=PacketFlags.BACKFILL,
+                        sequence=(500 + k) % 65536,
+                        first_sample_index=first,
+                        device_time_us=round(5_000_000 + first / TRUE_FS_HZ * 1e6),
+                        rate_code=4,
+                        range_code=2,
+                        battery_pct=90,
+                        samples=night.samples[first : first + n],
+                    )
+                ),
+            )
+        )
+    result = replay_night(write(tmp_path, items))
+    rep = result.reports["L"]
+    rec = result.recordings["L"]
+    index = np.array([i for i in range(120 * 26) if not 1400 <= i < 1560])
+    assert rep.missing_samples == 160 and rep.gaps == 1
+    # Samples 1000-1039 came twice (live and backfill), identical.
+    assert rep.duplicate_samples == 40 and rep.conflicting_samples == 0
+    assert_samples_exact(rec.accel_g, rec.t_s, night, index)
