@@ -374,6 +374,8 @@ def _round_floats(obj: Any) -> Any:
 def _peaks_for(scored: EventTable, lms: EventTable) -> NDArray[np.float64]:
     """Peak (g) of each scored movement: the largest detected LM that overlaps it."""
     peaks = np.zeros(len(scored))
+    if not len(lms):
+        return peaks
     on, off = lms.onset_s, lms.offset_s
     pk = lms.props["peak_mg"] / 1000.0
     for i in range(len(scored)):

@@ -86,6 +86,18 @@ def _group_starts(keys: list[I64]) -> I64:
     return np.flatnonzero(change)
 
 
+def _votes(d: F64, starts: I64) -> F64:
+    """Each block's trace-normalised second moment of deviations: one direction vote per block.
+
+    Always summed with the same reduction over a block's frames, so the result does not depend on
+    how the frames arrived.
+    """
+    outer = (d[:, :, None] * d[:, None, :]).reshape(d.shape[0], 9)
+    votes = np.add.reduceat(outer, starts, axis=0).reshape(-1, 3, 3)
+    trace = np.trace(votes, axis1=1, axis2=2)
+    return np.asarray(votes / np.where(trace > 0, trace, 1.0)[:, None, None], dtype=np.float64)
+
+
 class FrameStream:
     """Turns samples into frames with baseline and noise floor, incrementally.
 
@@ -206,6 +218,10 @@ class FrameStream:
         self._cur_seg = seg
         self._hist_lp = np.full((self._base_blocks, 3), np.nan)
         self._hist_act = np.full(self._floor_blocks, np.nan)
+        self._hist_v = np.zeros((self._floor_blocks, 3, 3))
+        self._hist_par = np.full(self._floor_blocks, np.nan)
+        self._open_max_par = 0.0
+        self._open_base = np.zeros(3)
         self._open_blk: int | None = None
         self._seg_first_lp: F64 | None = None
         # frames of the block still being filled: its mean is always summed from the frames
@@ -248,7 +264,7 @@ class FrameStream:
         frame_blk = np.repeat(np.arange(n_blk), np.diff(np.append(starts, n_run)))
         b = blk_base[frame_blk]
         d = lp - b
-        a = np.sqrt((d * d).sum(axis=1)) * 1000.0
+        a = self._activity(d, lp_ext, starts_ext, blk_base, cont, frame_blk, starts)
         # block statistic of activity: its maximum. Breathing moves the ankle by a few mg in a
         # slow oscillation; the median over a minute of per-second maxima sits near its peaks, so
         # thresholds above it reject breathing while a movement in a few blocks cannot raise it.
@@ -271,11 +287,64 @@ class FrameStream:
         self._hist_act = seq_act[-self._floor_blocks :]
         self._open_blk = int(ids[-1])
         self._open_lp = lp_ext[int(starts_ext[-1]) :].copy()
+        self._open_base = blk_base[-1].copy()
         self._open_max_act = float(max_act[-1])
+
+    def _activity(
+        self,
+        d: F64,
+        lp_ext: F64,
+        starts_ext: I64,
+        blk_base: F64,
+        cont: bool,
+        frame_blk: I64,
+        starts: I64,
+    ) -> F64:
+        """Movement activity (mg) with breathing taken out.
+
+        Breathing rocks the ankle back and forth along one direction (the second singular value of
+        its deviations is at noise level). That direction ``u`` is estimated, causally, from the
+        last minute of 1 s blocks, each block casting one trace-normalised vote (so a large
+        movement cannot outvote a minute of breathing). Activity is the deviation across ``u``
+        plus whatever along ``u`` exceeds ``breath_margin`` times the recent breathing amplitude.
+        """
+        # direction votes of every block in this run (the open block's earlier frames included)
+        n_ext = lp_ext.shape[0]
+        blk_ext = np.repeat(np.arange(starts_ext.size), np.diff(np.append(starts_ext, n_ext)))
+        d_ext = lp_ext - blk_base[blk_ext]
+        votes = _votes(d_ext, starts_ext)
+        seq_v = np.concatenate([self._hist_v, votes[:-1]])
+        win_v = sliding_window_view(seq_v, self._floor_blocks, axis=0)  # (n_blk, 3, 3, W)
+        vals, vecs = np.linalg.eigh(win_v.sum(axis=-1))
+        u_blk = vecs[:, :, -1]  # largest eigenvalue's vector
+        # breathing is there only if the minute's votes agree on one direction; otherwise (noise
+        # alone, or a tremor burst in the window) every direction counts fully
+        share = vals[:, -1] / np.maximum(vals.sum(axis=1), 1e-12)
+        u_blk = np.where((share >= self.th.breath_share)[:, None], u_blk, 0.0)
+        u = u_blk[frame_blk]
+        par = (d * u).sum(axis=1)
+        perp = d - par[:, None] * u
+        max_par = np.maximum.reduceat(np.abs(par), starts)
+        if cont:
+            max_par[0] = max(max_par[0], self._open_max_par)
+        seq_p = np.concatenate([self._hist_par, max_par[:-1]])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            amp = np.nanmedian(sliding_window_view(seq_p, self._floor_blocks), axis=-1)
+        amp = np.nan_to_num(amp, nan=0.0)[frame_blk]
+        excess = np.maximum(0.0, np.abs(par) - self.th.breath_margin * amp)
+        self._hist_v = seq_v[-self._floor_blocks :]
+        self._hist_par = seq_p[-self._floor_blocks :]
+        self._open_max_par = float(max_par[-1])
+        return np.sqrt((perp * perp).sum(axis=1) + excess * excess) * 1000.0
 
     def _push_block(self, mean_lp: F64, mean_act: float) -> None:
         self._hist_lp = np.vstack([self._hist_lp, mean_lp[None, :]])[-self._base_blocks :]
         self._hist_act = np.append(self._hist_act, mean_act)[-self._floor_blocks :]
+        # the finished block's vote and breathing amplitude: recomputed from its frames
+        vote = _votes(self._open_lp - self._open_base, np.zeros(1, dtype=np.int64))
+        self._hist_v = np.concatenate([self._hist_v, vote])[-self._floor_blocks :]
+        self._hist_par = np.append(self._hist_par, self._open_max_par)[-self._floor_blocks :]
 
     # -- public -------------------------------------------------------------------------------
     def push(self, t_s: F64, accel_g: F64) -> Frames:

@@ -56,6 +56,14 @@ class ThresholdParams:
     #: Low threshold as a multiple of the noise floor (~0.9 A: breathing dips below it for most of
     #: every half breath, so a movement's offset is still found).
     low_factor: float = 1.0
+    #: Breathing rocks the ankle along one direction; deviation along it counts only beyond this
+    #: many times the recent breathing amplitude (median of per-second maxima over a minute).
+    #: Breaths after an apnoea can be several times deeper than the minute before.
+    breath_margin: float = 3.0
+    #: Share of the minute's direction votes the main direction must hold to be taken as
+    #: breathing (one-dimensional breathing gives > 0.9; noise alone ~0.35-0.45; a minute holding
+    #: a 15 s tremor burst ~0.5).
+    breath_share: float = 0.6
     #: Detection is switched off where the floor exceeds this, mg (the band is loose, flapping or
     #: moving all the time; MATPLM and S-PLMAD also switch off above a noise ceiling).
     max_floor_mg: float = 40.0
