@@ -114,48 +114,119 @@ def _parse_sleep(text: str, start: datetime) -> tuple[datetime, datetime]:
     return t0, t1
 
 
-@app.command()
-def analyze(
-    inputs: Annotated[
-        list[str],
-        typer.Argument(
-            help="A recording (CSV, EDF), or two as left=PATH right=PATH for both ankles.",
-            show_default=False,
-        ),
-    ],
-    rules: Annotated[
-        str, typer.Option(help="Scoring rules: wasm2016 (default) or aasm.")
-    ] = "wasm2016",
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Write the full result as JSON here.")
-    ] = None,
-    sleep: Annotated[
-        str | None,
-        typer.Option(
-            help="Time in bed HH:MM-HH:MM (UTC, as recorded); rates are per hour of it.",
-        ),
-    ] = None,
-) -> None:
-    """Count leg movements, PLM series and spasms in a night and print a short summary."""
+InputsArg = Annotated[
+    list[str],
+    typer.Argument(
+        help="A recording (CSV, EDF, a recorded night's folder or night.sqlite), or two as "
+        "left=PATH right=PATH for both ankles.",
+        show_default=False,
+    ),
+]
+RulesOpt = Annotated[str, typer.Option(help="Scoring rules: wasm2016 (default) or aasm.")]
+SleepOpt = Annotated[
+    str | None,
+    typer.Option(help="Time in bed HH:MM-HH:MM (UTC, as recorded); rates are per hour of it."),
+]
+
+
+def _load_and_analyze(inputs: list[str], rules: str, sleep: str | None):  # type: ignore[no-untyped-def]
+    """Read the inputs and analyse the night; returns (recordings, NightAnalysis)."""
     from legwatch.io import read_recording
     from legwatch.nights.analysis import analyze_night
     from legwatch.recording import BodySite
     from legwatch.scoring import get_rules
 
     get_rules(rules)
-    parsed = _parse_inputs(inputs)
     recs = []
     with console.status("Reading recordings..."):
-        for side, path in parsed:
+        for side, path in _parse_inputs(inputs):
             site = None if side is None else BodySite(f"{side}_ankle")
             recs.append(read_recording(path, site=site))
     sleep_window = _parse_sleep(sleep, recs[0].start_utc) if sleep else None
     with console.status("Analysing the night..."):
         night = analyze_night(recs, rules=rules, sleep=sleep_window)
+    return recs, night
+
+
+@app.command()
+def analyze(
+    inputs: InputsArg,
+    rules: RulesOpt = "wasm2016",
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the full result as JSON here.")
+    ] = None,
+    sleep: SleepOpt = None,
+) -> None:
+    """Count leg movements, PLM series and spasms in a night and print a short summary."""
+    _, night = _load_and_analyze(inputs, rules, sleep)
     out.print(night.summary())
     if json_out is not None:
         json_out.write_text(night.to_json())
         out.print(f"wrote {json_out}")
+
+
+@app.command()
+def report(
+    inputs: InputsArg,
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for index.html and the figures.")
+    ] = Path("report"),
+    rules: RulesOpt = "wasm2016",
+    sleep: SleepOpt = None,
+) -> None:
+    """Write a night's report: one page to open in any browser, with its figures."""
+    from legwatch.report import write_night_report
+
+    _, night = _load_and_analyze(inputs, rules, sleep)
+    with console.status("Drawing the report..."):
+        page = write_night_report(night, out_dir)
+        (out_dir / "night.json").write_text(night.to_json())
+    out.print(night.summary())
+    out.print(f"report: {page}")
+
+
+@app.command()
+def nights(
+    root: Annotated[
+        Path, typer.Argument(help="Folder of saved nights (*.night.json from analyze --json).")
+    ] = Path("recordings"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List recorded nights: hours, LM/h, PLM/h, spasms/h, and which nights count."""
+    import json
+
+    from legwatch.report import nights_table, render_nights_table
+
+    rows = nights_table(root)
+    if as_json:
+        out.print_json(json.dumps(rows))
+    else:
+        out.print(render_nights_table(rows))
+
+
+@app.command()
+def export(
+    inputs: InputsArg,
+    edf: Annotated[
+        Path | None, typer.Option("--edf", help="Write EDF+ (acceleration in mg + events).")
+    ] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Write the events as CSV.")] = None,
+    rules: RulesOpt = "wasm2016",
+    sleep: SleepOpt = None,
+) -> None:
+    """Export a night for a sleep clinic (EDF+) or a spreadsheet (CSV of events)."""
+    from legwatch.report import export_edf, export_events_csv
+
+    if edf is None and csv is None:
+        raise ParameterError("--edf/--csv", "at least one output file", None)
+    recs, night = _load_and_analyze(inputs, rules, sleep)
+    with console.status("Writing..."):
+        if edf is not None:
+            export_edf(night, recs, edf)
+            out.print(f"wrote {edf}")
+        if csv is not None:
+            export_events_csv(night, csv)
+            out.print(f"wrote {csv}")
 
 
 def main() -> None:

@@ -51,5 +51,28 @@ def test_unknown_suffix_lists_what_is_supported(tmp_path: Path, name: str) -> No
         read_recording(path)
     message = str(info.value)
     assert "unsupported file type" in message and name in message
-    assert all(suffix in message for suffix in (".csv", ".edf", ".bdf"))
-    assert SUPPORTED_SUFFIXES == (".csv", ".edf", ".bdf")
+    assert all(suffix in message for suffix in (".csv", ".edf", ".bdf", ".sqlite"))
+    assert SUPPORTED_SUFFIXES == (".csv", ".edf", ".bdf", ".sqlite")
+
+
+def test_a_recorded_night_reads_by_file_or_folder(tmp_path: Path) -> None:
+    """The collector's store is one more input: read_recording accepts it like a CSV."""
+    from legwatch.band.legwatch_v1 import BandPacket, encode_packet
+    from legwatch.collect import open_or_resume
+
+    rng = np.random.default_rng(5)
+    counts = np.tile([0, 0, 4096], (26 * 200, 1)) + rng.integers(-8, 8, (26 * 200, 3))
+    with open_or_resume(tmp_path, "2026-03-01") as store:
+        store.register_band("b1", "left_ankle")
+        for k in range(200):
+            pkt = BandPacket(
+                flags=0, sequence=k, first_sample_index=26 * k, device_time_us=k * 250_000,
+                rate_code=4, range_code=2, battery_pct=90,
+                samples=counts[26 * k : 26 * (k + 1)].astype(np.int16),
+            )  # fmt: skip
+            store.append_packet("b1", 1_000_000_000 + k * 250_000_000, encode_packet(pkt))
+    night_dir = next(p for p in tmp_path.iterdir() if p.is_dir())
+    by_folder = read_recording(night_dir)
+    by_file = read_recording(night_dir / "night.sqlite")
+    assert by_folder.n_samples == by_file.n_samples == 26 * 200
+    assert np.allclose(by_folder.accel_g[:, 2], 1.0, atol=0.01)

@@ -13,12 +13,22 @@ from legwatch.recording import BodySite, Recording
 
 Reader = Callable[..., Recording]
 
-#: Suffix (lower case) -> reader. The native recording store (legwatch.collect's journal of raw
-#: packets) joins here with its own suffix once it exists; its reader must take the same keywords.
+
+
+def _read_native(path: Path, **kw: object) -> Recording:
+    # imported here: the store pulls in sqlite3 and the band codecs, which CSV users never need
+    from legwatch.collect import read_night
+
+    return read_night(path, **kw)  # type: ignore[arg-type]
+
+
+#: Suffix (lower case) -> reader. ``.sqlite`` is the collector's native night store (a night
+#: folder holding ``night.sqlite`` is read the same way).
 _READERS: dict[str, Reader] = {
     ".csv": read_csv,
     ".edf": read_edf,
     ".bdf": read_edf,
+    ".sqlite": _read_native,
 }
 
 SUPPORTED_SUFFIXES = tuple(_READERS)
@@ -32,7 +42,9 @@ def read_recording(
     site: BodySite | str | None = None,
     fs_nominal_hz: float | None = None,
 ) -> Recording:
-    """Read a recording with the reader its suffix calls for (.csv, .edf, .bdf; any case).
+    """Read a recording with the reader its suffix calls for (.csv, .edf, .bdf, .sqlite; any case).
+
+    A folder holding ``night.sqlite`` (a night recorded by ``legwatch record``) is read too.
 
     Parameters
     ----------
@@ -52,11 +64,14 @@ def read_recording(
         chosen reader refuses.
     """
     path = Path(path)
+    if path.is_dir() and (path / "night.sqlite").exists():
+        path = path / "night.sqlite"
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
         raise InputFileError(
             f"unsupported file type {path.suffix or '(no suffix)'!r}; legwatch reads "
-            f"{', '.join(SUPPORTED_SUFFIXES)} (legwatch CSV, EDF/EDF+C, BDF).",
+            f"{', '.join(SUPPORTED_SUFFIXES)} (legwatch CSV, EDF/EDF+C, BDF, a recorded night's "
+            "night.sqlite or its folder).",
             path=path,
         )
     return reader(
