@@ -131,6 +131,7 @@ class FrameStream:
         self._last_t: float | None = None
         self._last_raw: F64 | None = None
         self._seg = -1
+        self._seg_gap: dict[int, float] = {}  # segment -> length of the gap before it, s
         self._carry: tuple[F64, F64, F64, F64, I64] | None = None
         # block-level state (per current segment), set by _start_segment
         self._cur_seg = -1
@@ -157,6 +158,15 @@ class FrameStream:
             if s0 >= s1:
                 continue
             self._seg += 1
+            gap = (
+                np.inf
+                if self._last_t is None and s0 == 0
+                else float(t[s0])
+                - (
+                    float(t[s0 - 1]) if s0 > 0 else float(self._last_t)  # type: ignore[arg-type]
+                )
+            )
+            self._seg_gap[self._seg] = gap
             zi = self._zi_unit[:, :, None] * a[s0][None, None, :]
             lp[s0:s1], self._zi = signal.sosfilt(self._sos, a[s0:s1], axis=0, zi=zi)
             d = np.diff(a[s0:s1], axis=0, prepend=a[s0 : s0 + 1])
@@ -208,8 +218,14 @@ class FrameStream:
         seg_starts = _group_starts([fr.seg])
         seg_ends = np.append(seg_starts[1:], m)
         for s0, s1 in zip(seg_starts.tolist(), seg_ends.tolist(), strict=True):
-            if int(fr.seg[s0]) != self._cur_seg:
-                self._start_segment(int(fr.seg[s0]))
+            seg = int(fr.seg[s0])
+            if seg != self._cur_seg:
+                if self._seg_gap.get(seg, np.inf) >= self.th.keep_state_gap_s:
+                    self._start_segment(seg)
+                else:  # a short dropout: restart the filter only, keep the slow statistics
+                    self._cur_seg = seg
+                for old in [k for k in self._seg_gap if k < seg]:  # looked up once, in order
+                    del self._seg_gap[old]
             self._slow_run(fr, s0, s1, base, act, floor)
         return Frames(fr.k, fr.seg, fr.n, fr.lp, fr.raw, fr.hf2, fr.jerk, base, act, floor)
 

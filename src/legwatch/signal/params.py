@@ -64,6 +64,10 @@ class ThresholdParams:
     #: breathing (one-dimensional breathing gives > 0.9; noise alone ~0.35-0.45; a minute holding
     #: a 15 s tremor burst ~0.5).
     breath_share: float = 0.6
+    #: A gap in the samples shorter than this keeps the baseline, floor and breathing estimates
+    #: (the leg rarely turns during a BLE dropout of 0.1-5 s, sensing.md); a longer one restarts
+    #: them, s. Every gap restarts the low-pass filter and ends any open event.
+    keep_state_gap_s: float = 10.0
     #: Detection is switched off where the floor exceeds this, mg (the band is loose, flapping or
     #: moving all the time; MATPLM and S-PLMAD also switch off above a noise ceiling).
     max_floor_mg: float = 40.0
