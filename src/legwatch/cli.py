@@ -229,6 +229,18 @@ def export(
             out.print(f"wrote {csv}")
 
 
+def _register_command_groups() -> None:
+    # command groups written beside the code they drive, in legwatch.commands
+    from legwatch.commands.trial import compare, log, trial_app
+
+    app.command()(log)
+    app.command()(compare)
+    app.add_typer(trial_app, name="trial")
+
+
+_register_command_groups()
+
+
 def main() -> None:
     """Entry point: run the app and turn legwatch errors into one clear line and exit code 2."""
     try:
