@@ -504,6 +504,8 @@ class BandIngest:
     def _open_hole(self, first: int, end: int, rx_ns: int) -> None:
         self.stats.gaps += 1
         self.stats.missing_samples += end - first
+        if not self.params.backfill:
+            return  # nobody will ask for it: counted, not tracked
         self._holes.append(_Hole(first, end, rx_ns))
         if len(self._holes) > self.params.max_open_holes:
             self._holes.pop(0)
