@@ -238,6 +238,7 @@ class BandPublisher:
                 logger.info("mqtt %s: %s; retrying in %.1f s", self.band_id, exc, delay_s)
             finally:
                 self.stats.connected = False
+                self.stats.raw_dropped += len(self._raw)  # raw data is never kept for later
                 self._raw.clear()
             if self._closing:
                 return
