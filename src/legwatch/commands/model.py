@@ -96,7 +96,7 @@ def train(
     }
     if personal is not None:
         base_model = classifier.default_model()
-        family = str(base_model.sidecar["training"]["model_family"])
+        family = tr.PERSONAL_FAMILY
         with console.status("Reading your labelled nights..."):
             mine = tr.personal_dataset(personal)
         estimator, data = tr.train_personal(base, mine, family, seed=seed)

@@ -1,0 +1,202 @@
+"""Rules alone vs rules + event model, on held-out simulated nights (issue 7).
+
+Run ``python -m legwatch.bench.model_accuracy`` (10 held-out seeds per scenario, a few minutes on
+two cores) or ``--seeds 1000-1002`` for a quick look. Seeds 1000 and up were never used to train
+or choose the model (training 100-199, validation 200-249). For each night both analyses run the
+whole ``analyze_night`` pipeline; only the classification of detected events differs.
+
+Per night: LM F1 against the visible, analysable true LMs (one-to-one onset matching within 1 s,
+legwatch.signal.agreement); PLM index error |estimated - true| in PLM/h (and relative to the true
+index where it is > 0); false LMs (detections matched to no true LM). The table gives medians and
+means over seeds; "worse" counts nights where the model lowered LM F1 or raised the PLM error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import inspect
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import numpy as np
+
+from legwatch import synth
+from legwatch.model.classifier import (
+    EventModel,
+    default_model,
+    default_model_path,
+    load_model,
+    relabel_detection,
+)
+from legwatch.nights import analysis
+from legwatch.nights.analysis import NightAnalysis, analyze_night
+from legwatch.signal.agreement import agreement
+
+HELD_OUT = 1000
+SCENARIOS = ("nominal", "heavy_vibration", "many_posture", "tremor_only")
+
+
+@contextlib.contextmanager
+def _model_in_analysis(model: EventModel) -> Iterator[Callable[..., NightAnalysis]]:
+    """``analyze_night`` with the model applied after detection.
+
+    Uses analyze_night's own ``model=`` argument when it has one; until then, wraps the detector
+    call inside analysis (the same place the integration puts classify_events).
+    """
+    if "model" in inspect.signature(analyze_night).parameters:
+        yield lambda recs: analyze_night(recs, model=model)  # type: ignore[call-arg,unused-ignore]
+        return
+    detect = analysis.detect_movements
+
+    def detect_then_classify(rec: Any, params: Any = None) -> Any:
+        return relabel_detection(detect(rec, params), rec, model)
+
+    with mock.patch.object(analysis, "detect_movements", detect_then_classify):
+        yield lambda recs: analyze_night(recs)
+
+
+def _scores(night: synth.SimulatedNight, res: NightAnalysis) -> dict[str, float]:
+    tm = night.truth.movements
+    ok = tm.props["analysable"].astype(bool)
+    lm = tm.subset((tm.kind == "lm") & ok)
+    ag = agreement(lm.onset_s, lm.props["visible"].astype(bool), res.leg_movements.onset_s)
+    t_plm = float(night.truth.scoring["wasm2016"].indices["plm_per_h"])
+    e_plm = float(res.indices["plm_per_h"])
+    return {
+        "lm_f1": ag.f1 if np.isfinite(ag.f1) else (1.0 if ag.fp == 0 else 0.0),
+        "lm_precision": ag.precision,
+        "lm_sensitivity": ag.sensitivity,
+        "false_lm": float(ag.fp),
+        "plm_per_h_true": t_plm,
+        "plm_abs_error_per_h": abs(e_plm - t_plm),
+        "plm_rel_error": abs(e_plm - t_plm) / t_plm if t_plm > 0 else float("nan"),
+    }
+
+
+def night_scores(scenario: str, seed: int, model_path: str | None) -> dict[str, Any]:
+    """Both analyses of one held-out night, and their timings."""
+    model = load_model(model_path) if model_path else default_model()
+    night = synth.simulate_night(synth.scenario(scenario, seed))
+    recs = list(night.recordings.values())
+    t0 = time.perf_counter()
+    rules = analyze_night(recs)
+    t1 = time.perf_counter()
+    with _model_in_analysis(model) as analyze:
+        both = analyze(recs)
+    t2 = time.perf_counter()
+    return {
+        "seed": seed,
+        "rules": _scores(night, rules),
+        "model": _scores(night, both),
+        "analyze_rules_s": t1 - t0,
+        "analyze_model_s": t2 - t1,
+    }
+
+
+def _job(args: tuple[str, int, str | None]) -> dict[str, Any]:
+    return night_scores(*args)
+
+
+def speed(model_path: str | None, repeats: int = 3) -> dict[str, float]:
+    """Analysis time of an 8 h, 50 Hz nominal night, rules alone vs with the model (best of
+    ``repeats``), and the one-off model load time."""
+    t0 = time.perf_counter()
+    model = load_model(model_path or default_model_path())
+    load_s = time.perf_counter() - t0
+    rec = list(synth.simulate_night(synth.scenario("nominal", HELD_OUT)).recordings.values())
+    t_rules, t_model = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        analyze_night(rec)
+        t_rules.append(time.perf_counter() - t0)
+        with _model_in_analysis(model) as analyze:
+            t0 = time.perf_counter()
+            analyze(rec)
+            t_model.append(time.perf_counter() - t0)
+    r, m = min(t_rules), min(t_model)
+    return {"analyze_rules_s": r, "analyze_model_s": m, "added_frac": m / r - 1, "load_s": load_s}
+
+
+def _summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for arm in ("rules", "model"):
+        keys = rows[0][arm].keys()
+        out[arm] = {
+            k: {
+                "median": float(np.nanmedian([r[arm][k] for r in rows])),
+                "mean": float(np.nanmean([r[arm][k] for r in rows])),
+            }
+            for k in keys
+            if not all(np.isnan(r[arm][k]) for r in rows)
+        }
+    out["nights_f1_worse"] = sum(r["model"]["lm_f1"] < r["rules"]["lm_f1"] - 1e-9 for r in rows)
+    out["nights_plm_error_worse"] = sum(
+        r["model"]["plm_abs_error_per_h"] > r["rules"]["plm_abs_error_per_h"] + 1e-9 for r in rows
+    )
+    out["n_nights"] = len(rows)
+    return out
+
+
+def _table(results: dict[str, Any]) -> str:
+    head = (
+        f"{'scenario':16s} {'LM F1 rules':>11s} {'LM F1 model':>11s} "
+        f"{'PLM err/h rules':>15s} {'PLM err/h model':>15s} {'false LM r/m':>13s} "
+        f"{'worse F1/PLM':>12s}"
+    )
+    lines = [head, "-" * len(head)]
+    for scen, s in results["scenarios"].items():
+        r, m = s["rules"], s["model"]
+        lines.append(
+            f"{scen:16s} {r['lm_f1']['mean']:11.3f} {m['lm_f1']['mean']:11.3f} "
+            f"{r['plm_abs_error_per_h']['mean']:15.2f} {m['plm_abs_error_per_h']['mean']:15.2f} "
+            f"{r['false_lm']['mean']:6.1f}/{m['false_lm']['mean']:<6.1f} "
+            f"{s['nights_f1_worse']:>5d}/{s['nights_plm_error_worse']:<5d}"
+        )
+    lines.append("(means over seeds; worse = nights where the model lowered F1 / raised PLM error)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", default=f"{HELD_OUT}-{HELD_OUT + 9}", help="FIRST-LAST (>= 1000)")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--model", default=None, help="model file (default: the shipped one)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=Path("bench-results/model_accuracy.json"))
+    args = ap.parse_args(argv)
+    a, _, b = args.seeds.partition("-")
+    seeds = list(range(int(a), int(b or a) + 1))
+    if min(seeds) < HELD_OUT:
+        ap.error(f"held-out seeds start at {HELD_OUT}; seeds below are training or validation")
+    scenarios = [s for s in args.scenarios.split(",") if s]
+    t_start = time.perf_counter()
+    jobs = [(s, seed, args.model) for s in scenarios for seed in seeds]
+    with ProcessPoolExecutor(args.workers) as ex:
+        rows = list(ex.map(_job, jobs))
+    results: dict[str, Any] = {"seeds": seeds, "scenarios": {}}
+    for scen in scenarios:
+        mine = [r for (s, _, _), r in zip(jobs, rows, strict=True) if s == scen]
+        results["scenarios"][scen] = {**_summarise(mine), "per_seed": mine}
+    results["speed_8h_50hz"] = speed(args.model)
+    results["seconds"] = time.perf_counter() - t_start
+    print(_table(results))
+    sp = results["speed_8h_50hz"]
+    print(
+        f"8 h night: rules {sp['analyze_rules_s']:.2f} s, with model {sp['analyze_model_s']:.2f} s "
+        f"(+{100 * sp['added_frac']:.0f}%); model load {sp['load_s']:.2f} s once per process"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1, default=float) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
