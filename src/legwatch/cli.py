@@ -231,8 +231,12 @@ def export(
 
 def _register_command_groups() -> None:
     # command groups written beside the code they drive, in legwatch.commands
+    from legwatch.commands.collect import demo, listen, record
     from legwatch.commands.trial import compare, log, trial_app
 
+    app.command()(demo)
+    app.command()(record)
+    app.command()(listen)
     app.command()(log)
     app.command()(compare)
     app.add_typer(trial_app, name="trial")

@@ -14,7 +14,6 @@ from legwatch.recording import BodySite, Recording
 Reader = Callable[..., Recording]
 
 
-
 def _read_native(path: Path, **kw: object) -> Recording:
     # imported here: the store pulls in sqlite3 and the band codecs, which CSV users never need
     from legwatch.collect import read_night
