@@ -443,6 +443,14 @@ class BandLink:
             self.stats.last_sync = (sent_ns, time.monotonic_ns(), sync.device_time_us)
         status = await self.status()
         streaming = bool(status.state & StatusFlags.STREAMING)
+        if not self._started and streaming and self._resume_index is not None:
+            # a collector restarted mid-night finds the band still streaming: START would reset
+            # the band's sample index to 0, so carry on and backfill what was missed instead
+            resume = self._resume_index()
+            if resume is not None:
+                self._started = True
+                self._resume_from = resume
+                logger.info("band link: band already streaming; resuming at index %d", resume)
         if not self._started or not streaming:
             start = await self.command(StartCommand(self.config.rate_code, self.config.range_code))
             if start.result != ResultCode.OK:
