@@ -44,3 +44,19 @@ def test_bad_input_gives_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     assert "bad.csv" in res.stderr and "Traceback" not in res.stderr
     res = _legwatch("analyze", "bad.csv", "--rules", "rem", cwd=tmp_path)
     assert res.returncode == 2 and "wasm2016" in res.stderr
+
+
+def test_report_marks_diary_sessions_and_quiet_hides_progress(tmp_path: Path) -> None:
+    res = _legwatch("simulate", "--seed", "4", "--hours", "0.5", "--out", "n.csv", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    (tmp_path / "diary").mkdir()
+    res = _legwatch(
+        "log", "session", "--nights", "diary", "--technique", "inversion",
+        "--at", "2025-01-06T22:45:00+00:00", "--duration-min", "2", cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    res = _legwatch("-q", "report", "n.csv", "--out", "rep", "--diary", "diary", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip() == ""  # no spinner, no progress
+    page = (tmp_path / "rep" / "index.html").read_text()
+    assert "inversion" in page

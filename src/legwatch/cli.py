@@ -46,7 +46,11 @@ def _main(
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress display (for scripts).")
+    ] = False,
 ) -> None:
+    console.quiet = quiet
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -173,16 +177,36 @@ def report(
     ] = Path("report"),
     rules: RulesOpt = "wasm2016",
     sleep: SleepOpt = None,
+    diary: Annotated[
+        Path | None,
+        typer.Option(help="Folder holding diary.sqlite: its technique sessions are marked."),
+    ] = None,
 ) -> None:
     """Write a night's report: one page to open in any browser, with its figures."""
     from legwatch.report import write_night_report
 
     _, night = _load_and_analyze(inputs, rules, sleep)
+    sessions = _diary_sessions(diary, night) if diary is not None else ()
     with console.status("Drawing the report..."):
-        page = write_night_report(night, out_dir)
+        page = write_night_report(night, out_dir, sessions=sessions)
         (out_dir / "night.json").write_text(night.to_json())
     out.print(night.summary())
     out.print(f"report: {page}")
+
+
+def _diary_sessions(folder: Path, night) -> tuple[tuple[float, float, str], ...]:  # type: ignore[no-untyped-def]
+    """The diary's technique sessions that fall in this night, on its time axis."""
+    from legwatch.nights.diary import Diary
+
+    if not (folder / "diary.sqlite").exists():
+        raise ParameterError("--diary", "a folder holding diary.sqlite", str(folder))
+    out_ = []
+    for entry in Diary(folder).sessions():
+        start_s = (entry.start_utc - night.start_utc).total_seconds()
+        if -3600.0 <= start_s <= night.duration_s:
+            label = entry.custom_name or entry.technique.replace("_", " ")
+            out_.append((start_s, entry.duration_s, label))
+    return tuple(out_)
 
 
 @app.command()
