@@ -133,7 +133,19 @@ SleepOpt = Annotated[
 ]
 
 
-def _load_and_analyze(inputs: list[str], rules: str, sleep: str | None):  # type: ignore[no-untyped-def]
+ModelOpt = Annotated[
+    bool,
+    typer.Option(
+        "--model/--no-model",
+        help="Relabel the detected events with the shipped event classifier (default), or use "
+        "the rules alone.",
+    ),
+]
+
+
+def _load_and_analyze(  # type: ignore[no-untyped-def]
+    inputs: list[str], rules: str, sleep: str | None, use_model: bool = True
+):
     """Read the inputs and analyse the night; returns (recordings, NightAnalysis)."""
     from legwatch.io import read_recording
     from legwatch.nights.analysis import analyze_night
@@ -148,7 +160,9 @@ def _load_and_analyze(inputs: list[str], rules: str, sleep: str | None):  # type
             recs.append(read_recording(path, site=site))
     sleep_window = _parse_sleep(sleep, recs[0].start_utc) if sleep else None
     with console.status("Analysing the night..."):
-        night = analyze_night(recs, rules=rules, sleep=sleep_window)
+        night = analyze_night(
+            recs, rules=rules, sleep=sleep_window, model="default" if use_model else None
+        )
     return recs, night
 
 
@@ -160,9 +174,10 @@ def analyze(
         Path | None, typer.Option("--json", help="Write the full result as JSON here.")
     ] = None,
     sleep: SleepOpt = None,
+    model: ModelOpt = True,
 ) -> None:
     """Count leg movements, PLM series and spasms in a night and print a short summary."""
-    _, night = _load_and_analyze(inputs, rules, sleep)
+    _, night = _load_and_analyze(inputs, rules, sleep, model)
     out.print(night.summary())
     if json_out is not None:
         json_out.write_text(night.to_json())
@@ -181,11 +196,12 @@ def report(
         Path | None,
         typer.Option(help="Folder holding diary.sqlite: its technique sessions are marked."),
     ] = None,
+    model: ModelOpt = True,
 ) -> None:
     """Write a night's report: one page to open in any browser, with its figures."""
     from legwatch.report import write_night_report
 
-    _, night = _load_and_analyze(inputs, rules, sleep)
+    _, night = _load_and_analyze(inputs, rules, sleep, model)
     sessions = _diary_sessions(diary, night) if diary is not None else ()
     with console.status("Drawing the report..."):
         page = write_night_report(night, out_dir, sessions=sessions)
@@ -237,13 +253,14 @@ def export(
     csv: Annotated[Path | None, typer.Option("--csv", help="Write the events as CSV.")] = None,
     rules: RulesOpt = "wasm2016",
     sleep: SleepOpt = None,
+    model: ModelOpt = True,
 ) -> None:
     """Export a night for a sleep clinic (EDF+) or a spreadsheet (CSV of events)."""
     from legwatch.report import export_edf, export_events_csv
 
     if edf is None and csv is None:
         raise ParameterError("--edf/--csv", "at least one output file", None)
-    recs, night = _load_and_analyze(inputs, rules, sleep)
+    recs, night = _load_and_analyze(inputs, rules, sleep, model)
     with console.status("Writing..."):
         if edf is not None:
             export_edf(night, recs, edf)
@@ -256,6 +273,7 @@ def export(
 def _register_command_groups() -> None:
     # command groups written beside the code they drive, in legwatch.commands
     from legwatch.commands.collect import demo, listen, record
+    from legwatch.commands.model import model_app
     from legwatch.commands.trial import compare, log, trial_app
 
     app.command()(demo)
@@ -264,6 +282,7 @@ def _register_command_groups() -> None:
     app.command()(log)
     app.command()(compare)
     app.add_typer(trial_app, name="trial")
+    app.add_typer(model_app, name="model")
 
 
 _register_command_groups()

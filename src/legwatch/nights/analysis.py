@@ -197,6 +197,8 @@ class NightAnalysis:
     indices: dict[str, Any]
     warnings: list[str]
     params: DetectorParams = field(repr=False)
+    #: name, version and file hash of the event classifier used (None: rules alone)
+    event_model: dict[str, str] | None = None
 
     @property
     def analysable_s(self) -> float:
@@ -210,8 +212,9 @@ class NightAnalysis:
             return [[round(a, 3), round(b, 3)] for a, b in x]
 
         mv = self.scoring.movements
-        lms = [
-            {
+        lms = []
+        for i in range(len(mv)):
+            row = {
                 "onset_s": round(float(mv.onset_s[i]), 3),
                 "duration_s": round(float(mv.duration_s[i]), 3),
                 "side": str(mv.side[i]),
@@ -219,8 +222,17 @@ class NightAnalysis:
                 "in_series": bool(mv.props["in_series"][i]),
                 "is_clm": bool(mv.props["is_clm"][i]),
             }
-            for i in range(len(mv))
-        ]
+            if "p_lm" in self.leg_movements.props:
+                row["p_lm"] = round(float(self.leg_movements.props["p_lm"][i]), 4)
+            lms.append(row)
+
+        def model_props(r: dict[str, Any]) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            if "rule_kind" in r:
+                out["rule_kind"] = str(r["rule_kind"])
+            out.update({k: round(float(v), 4) for k, v in r.items() if k.startswith("p_")})
+            return out
+
         other = [
             {
                 "onset_s": round(float(r["onset_s"]), 3),
@@ -228,6 +240,7 @@ class NightAnalysis:
                 "kind": r["kind"],
                 "side": r["side"],
                 "peak_g": round(float(r["peak_mg"]) / 1000.0, 4),
+                **model_props(r),
             }
             for r in self.other_movements.records()
         ]
@@ -237,6 +250,7 @@ class NightAnalysis:
                 "duration_s": round(float(r["duration_s"]), 3),
                 "side": r["side"],
                 "peak_g": round(float(r["peak_mg"]) / 1000.0, 4),
+                **model_props(r),
             }
             for r in self.spasms.records()
         ]
@@ -326,6 +340,7 @@ class NightAnalysis:
                 "warnings": list(self.warnings),
             },
             "parameters": {
+                "event_model": self.event_model,
                 "detector": self.params.to_dict(),
                 "rules": self.scoring.to_dict()["rule_parameters"],
             },
@@ -371,13 +386,16 @@ def _round_floats(obj: Any) -> Any:
     return obj
 
 
-def _peaks_for(scored: EventTable, lms: EventTable) -> NDArray[np.float64]:
-    """Peak (g) of each scored movement: the largest detected LM that overlaps it."""
+def _peaks_for(
+    scored: EventTable, lms: EventTable, column: str = "peak_mg", scale: float = 1e-3
+) -> NDArray[np.float64]:
+    """Largest ``column`` (times ``scale``) of the detected LMs overlapping each scored movement
+    (the peak in g by default)."""
     peaks = np.zeros(len(scored))
     if not len(lms):
         return peaks
     on, off = lms.onset_s, lms.offset_s
-    pk = lms.props["peak_mg"] / 1000.0
+    pk = lms.props[column].astype(np.float64) * scale
     for i in range(len(scored)):
         a, b = scored.onset_s[i], scored.onset_s[i] + scored.duration_s[i]
         hit = (on < b + 1e-6) & (off > a - 1e-6)
@@ -391,6 +409,7 @@ def analyze_night(
     rules: str = "wasm2016",
     sleep: tuple[datetime, datetime] | None = None,
     params: DetectorParams | None = None,
+    model: Any = "default",
 ) -> NightAnalysis:
     """Analyse one night from one band or two (left and right ankle).
 
@@ -406,6 +425,9 @@ def analyze_night(
         time is taken as in bed.
     params : DetectorParams, optional
         Detector parameters (defaults documented in legwatch.signal.params).
+    model : EventModel, "default" or None
+        The event classifier that relabels what the rules detected (legwatch.model): "default"
+        is the shipped model (models/), None gives the rules alone.
     """
     rule_set = get_rules(rules)  # fails early on an unknown rule set
     params = params or DetectorParams()
@@ -455,6 +477,21 @@ def analyze_night(
                 "left out of the hours."
             )
         bands.append(BandResult(rec, det, gain, offset, off_body, analysable))
+    event_model = None
+    if model is not None:
+        from legwatch.model.classifier import OtherBand, default_model, relabel_detection
+
+        event_model = default_model() if isinstance(model, str) and model == "default" else model
+        relabelled = []
+        for band in bands:
+            others = [
+                OtherBand(o.detection, o.offset_s - band.offset_s) for o in bands if o is not band
+            ]
+            det = relabel_detection(
+                band.detection, band.recording, event_model, other=others[0] if others else None
+            )
+            relabelled.append(replace(band, detection=det))
+        bands = relabelled
     analysable = bands[0].analysable
     for other_band in bands[1:]:
         analysable = _intersect(analysable, other_band.analysable)
@@ -497,6 +534,10 @@ def analyze_night(
     )
     peaks = _peaks_for(scoring.movements, lm_detected)
     scored = scoring.movements.with_props(peak_g=peaks)
+    if "p_lm" in lm_detected.props:
+        scored = scored.with_props(
+            p_lm=_peaks_for(scoring.movements, lm_detected, column="p_lm", scale=1.0)
+        )
     spasms = events.subset((events.kind == "spasm") & inside)
     other = events.subset(~np.isin(events.kind, ["lm", "spasm"]) & inside)
     exposure_h = _total(analysable) / 3600.0
@@ -542,6 +583,13 @@ def analyze_night(
         indices=indices,
         warnings=warnings,
         params=params,
+        event_model=None
+        if event_model is None
+        else {
+            "name": str(event_model.sidecar.get("name", "")),
+            "version": event_model.version,
+            "file_sha256": str(event_model.sidecar.get("file_sha256", "")),
+        },
     )
 
 
