@@ -76,3 +76,15 @@ class StoreError(LegwatchError):
 
 class ModelError(LegwatchError):
     """A model file that is missing, tampered with, or does not match this legwatch."""
+
+
+class BandLinkError(LegwatchError):
+    """The band link could not do what was asked (not connected, no answer, refused)."""
+
+
+class DiaryError(LegwatchError):
+    """A diary entry that cannot be stored as given (nothing was written)."""
+
+
+class SealedEntryError(DiaryError):
+    """An attempt to change, or to contradict, an evening context that is already sealed."""

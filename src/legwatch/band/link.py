@@ -61,16 +61,12 @@ from legwatch.band.legwatch_v1 import (
     decode_status,
     encode_command,
 )
-from legwatch.errors import LegwatchError, PacketDecodeError, ParameterError
+from legwatch.errors import BandLinkError, PacketDecodeError, ParameterError
 
 logger = logging.getLogger(__name__)
 
 Finder = Callable[[], Awaitable[BLEDevice | None]]
 Notification = tuple[int, bytes]
-
-
-class BandLinkError(LegwatchError):
-    """The band link could not do what was asked (not connected, no answer, refused)."""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from legwatch.errors import LegwatchError, ParameterError
+from legwatch.errors import DiaryError, ParameterError, SealedEntryError
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +42,6 @@ NIGHT_PATTERN = "*.night.json"
 #: bedtime before the band is switched on), s. It can enter across-night comparisons but has no
 #: "before" window for the within-night analysis.
 BEDTIME_MARGIN_S = 3600.0
-
-
-class DiaryError(LegwatchError):
-    """A diary entry that cannot be stored as given (nothing was written)."""
-
-
-class SealedEntryError(DiaryError):
-    """An attempt to change, or to contradict, an evening context that is already sealed."""
 
 
 @dataclass(frozen=True)
