@@ -187,7 +187,20 @@ def run_demo(
 
     stage = on_stage or (lambda _name: None)
     stage("simulating")
-    night = simulate_night(scenario("nominal", seed, hours=hours, rate_hz=RATE_HZ))
+    cfg = scenario("nominal", seed, hours=hours, rate_hz=RATE_HZ)
+    # The virtual band numbers its samples at its nominal rate, one after the other: the
+    # simulated sensor's clock must run exactly at that rate (the simulator's default draws a
+    # 1-6 % fast or slow clock, which would stretch the night), and the simulator's own gaps must
+    # be off (their samples are missing, and played back to back they would shorten the night;
+    # the demo's link makes real gaps of its own when packets are lost).
+    cfg = replace(
+        cfg,
+        sensor=replace(
+            cfg.sensor, rate_error_frac_range=(0.0, 0.0), rate_drift_frac_range=(0.0, 0.0)
+        ),
+        gaps=replace(cfg.gaps, enabled=False),
+    )
+    night = simulate_night(cfg)
     accel = night.recordings["left"].accel_g
     night_id = night_id or f"demo-seed{seed}-{int(time.time())}"
     store = open_or_resume(out_root, night_id)
