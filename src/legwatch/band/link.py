@@ -429,6 +429,10 @@ class BandLink:
 
     async def _open_session(self, client: BleakClient) -> None:
         """Subscribe, sync the clock, read the status, then START or BACKFILL (PROFILE.md §5)."""
+        if not self._started and self._resume_index is not None:
+            # Ask before subscribing: live packets of this connection would move the consumer's
+            # position past the samples the band produced while no collector listened.
+            self._resume_from = self._resume_index()
         await self._request_mtu(client)
         await client.start_notify(CONTROL_CHAR_UUID, self._on_control)
         await client.start_notify(STATUS_CHAR_UUID, self._on_status)
@@ -439,14 +443,13 @@ class BandLink:
             self.stats.last_sync = (sent_ns, time.monotonic_ns(), sync.device_time_us)
         status = await self.status()
         streaming = bool(status.state & StatusFlags.STREAMING)
-        if not self._started and streaming and self._resume_index is not None:
+        if not self._started and streaming and self._resume_from is not None:
             # a collector restarted mid-night finds the band still streaming: START would reset
             # the band's sample index to 0, so carry on and backfill what was missed instead
-            resume = self._resume_index()
-            if resume is not None:
-                self._started = True
-                self._resume_from = resume
-                logger.info("band link: band already streaming; resuming at index %d", resume)
+            self._started = True
+            logger.info(
+                "band link: band already streaming; resuming at index %d", self._resume_from
+            )
         if not self._started or not streaming:
             start = await self.command(StartCommand(self.config.rate_code, self.config.range_code))
             if start.result != ResultCode.OK:
