@@ -1,6 +1,7 @@
 """The legwatch command as a user meets it (a real process, real files)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,10 +9,13 @@ from pathlib import Path
 from legwatch import __version__
 
 
-def _legwatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _legwatch(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "legwatch.cli", *args],
         cwd=cwd, capture_output=True, text=True, timeout=300,
+        env=None if env is None else {**os.environ, **env},
     )  # fmt: skip
 
 
@@ -55,8 +59,30 @@ def test_report_marks_diary_sessions_and_quiet_hides_progress(tmp_path: Path) ->
         "--at", "2025-01-06T22:45:00+00:00", "--duration-min", "2", cwd=tmp_path,
     )  # fmt: skip
     assert res.returncode == 0, res.stdout + res.stderr
-    res = _legwatch("-q", "report", "n.csv", "--out", "rep", "--diary", "diary", cwd=tmp_path)
+    # progress is drawn on terminals only (rich reads TTY_COMPATIBLE and TTY_INTERACTIVE)
+    terminal = {"TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "100"}
+    res = _legwatch("report", "n.csv", "--out", "loud", cwd=tmp_path, env=terminal)
     assert res.returncode == 0, res.stderr
-    assert res.stderr.strip() == ""  # no spinner, no progress
+    assert "Analysing the night" in res.stderr  # progress shows without --quiet ...
+    res = _legwatch(
+        "-q", "report", "n.csv", "--out", "rep", "--diary", "diary", cwd=tmp_path, env=terminal
+    )
+    assert res.returncode == 0, res.stderr
+    assert "Analysing the night" not in res.stderr  # ... and not with it
     page = (tmp_path / "rep" / "index.html").read_text()
     assert "inversion" in page
+    # health data: everything the command wrote is the owner's alone
+    for path in [tmp_path / "rep", *(tmp_path / "rep").iterdir()]:
+        assert path.stat().st_mode & 0o077 == 0, path
+
+
+def test_errors_are_printed_verbatim_and_bad_dates_named(tmp_path: Path) -> None:
+    # rich markup in an error message must be printed, not interpreted (it crashed the handler)
+    (tmp_path / "m.csv").write_text("# site=[/x]\nt_s,x_g,y_g,z_g\n0,0,0,1\n")
+    res = _legwatch("analyze", "m.csv", cwd=tmp_path)
+    assert res.returncode == 2 and "[/x]" in res.stderr and "Traceback" not in res.stderr
+    res = _legwatch(
+        "log", "morning", "--nights", ".", "--night", "tomorrow",
+        "--bed", "23:00", "--wake", "07:00", "--rls", "2", cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 2 and "--night" in res.stderr and "YYYY-MM-DD" in res.stderr

@@ -6,13 +6,14 @@ Only this module configures logging and draws progress; the library underneath s
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
 from legwatch import __version__
 from legwatch.errors import LegwatchError, ParameterError
@@ -29,8 +30,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
-out = Console()
+from legwatch.commands._console import console, out  # noqa: E402
 
 
 def _version(value: bool) -> None:
@@ -156,6 +156,10 @@ def _load_and_analyze(  # type: ignore[no-untyped-def]
     recs = []
     with console.status("Reading recordings..."):
         for side, path in _parse_inputs(inputs):
+            night_store = path / "night.sqlite" if path.is_dir() else path
+            if night_store.suffix == ".sqlite" and night_store.exists():
+                recs += _night_bands(night_store, side)
+                continue
             site = None if side is None else BodySite(f"{side}_ankle")
             recs.append(read_recording(path, site=site))
     sleep_window = _parse_sleep(sleep, recs[0].start_utc) if sleep else None
@@ -164,6 +168,19 @@ def _load_and_analyze(  # type: ignore[no-untyped-def]
             recs, rules=rules, sleep=sleep_window, model="default" if use_model else None
         )
     return recs, night
+
+
+def _night_bands(night_store: Path, side: str | None):  # type: ignore[no-untyped-def]
+    """The ankle bands of a recorded night: all of them, or the one on ``side``."""
+    from legwatch.collect import replay
+
+    bands = [r for r in replay(night_store.parent).values() if r.site.is_ankle]
+    if side is not None:
+        bands = [r for r in bands if r.side == side]
+    if not bands:
+        where = f"a {side} ankle band" if side else "an ankle band"
+        raise ParameterError("INPUT", f"a recorded night with {where}", str(night_store.parent))
+    return bands
 
 
 @app.command()
@@ -289,11 +306,16 @@ _register_command_groups()
 
 
 def main() -> None:
-    """Entry point: run the app and turn legwatch errors into one clear line and exit code 2."""
+    """Entry point: run the app and turn legwatch errors into one clear line and exit code 2.
+
+    Everything the command writes (nights, reports, JSON, exports, diary) is health data: the
+    umask makes it readable by the owner only (files 0600, folders 0700).
+    """
+    os.umask(0o077)
     try:
         app()
     except LegwatchError as exc:
-        console.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        console.print("[bold red]error:[/bold red]", escape(str(exc)), highlight=False)
         sys.exit(2)
 
 

@@ -24,3 +24,18 @@ def test_empty_inputs() -> None:
     ag = agreement([], [], [])
     assert (ag.tp, ag.fp, ag.fn) == (0, 0, 0)
     assert np.isnan(ag.f1)
+
+
+def test_detector_and_rate_ratio_refuse_impossible_inputs() -> None:
+    import pytest
+
+    from legwatch.errors import ParameterError
+    from legwatch.nights.stats import poisson_rate_ratio
+    from legwatch.signal.detect import StreamingDetector
+
+    with pytest.raises(ParameterError, match="'fs_hz'"):
+        StreamingDetector(0.0)
+    with pytest.raises(ParameterError, match="'side'"):
+        StreamingDetector(50.0, side="middle")
+    with pytest.raises(ParameterError, match="'exposure_before_h'"):
+        poisson_rate_ratio(3, 0.0, 2, 1.0)

@@ -14,15 +14,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from legwatch.errors import ParameterError
 
 logger = logging.getLogger(__name__)
-console = Console(stderr=True)
-out = Console()
+from legwatch.commands._console import console, out  # noqa: E402
 
 
 def _status_table(snapshot: dict[str, Any]) -> Table:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from legwatch.errors import ParameterError
 from legwatch.nights.diary import (
@@ -23,12 +22,13 @@ from legwatch.nights.diary import (
     SessionEntry,
     catalogue_text,
     night_date,
+    parse_night,
 )
 
 if TYPE_CHECKING:
     from legwatch.nights.compare import Comparison
 
-out = Console(highlight=False)
+from legwatch.commands._console import out
 
 NightsDir = Annotated[
     Path,
@@ -72,7 +72,7 @@ def _bed_wake(night: str, bed: str, wake: str) -> tuple[datetime, datetime]:
         b, w = time.fromisoformat(bed), time.fromisoformat(wake)
     except ValueError:
         raise ParameterError("--bed/--wake", "clock times HH:MM", (bed, wake)) from None
-    day = datetime.fromisoformat(night).date()
+    day = parse_night(night)
     t_bed = datetime.combine(day + timedelta(days=1 if b.hour < 12 else 0), b, tzinfo=zone)
     t_wake = datetime.combine(day + timedelta(days=1 if w.hour < 18 else 0), w, tzinfo=zone)
     return t_bed, t_wake

@@ -481,7 +481,9 @@ def analyze_night(
     if model is not None:
         from legwatch.model.classifier import OtherBand, default_model, relabel_detection
 
-        event_model = default_model() if isinstance(model, str) and model == "default" else model
+        if isinstance(model, str) and model != "default":
+            raise ParameterError("model", "'default', None or a loaded EventModel", model)
+        event_model = default_model() if isinstance(model, str) else model
         relabelled = []
         for band in bands:
             others = [

@@ -36,6 +36,7 @@ from legwatch.nights.diary import (
     SessionEntry,
     check_technique,
     night_date,
+    parse_night,
 )
 from legwatch.nights.stats import (
     MIN_NIGHTS_PER_CONDITION,
@@ -545,7 +546,7 @@ class TrialSetup:
 
     def night_index(self, night: str) -> int:
         """0-based trial night of an evening date (negative before the trial starts)."""
-        return (date.fromisoformat(night) - date.fromisoformat(self.first_night)).days
+        return (parse_night(night) - date.fromisoformat(self.first_night)).days
 
 
 def _schedule_hash(plan: TrialPlan) -> str:
@@ -578,7 +579,7 @@ def create_trial(
     """
     tech, _ = check_technique(technique, "", "x")
     _check_measure(measure)
-    first = date.fromisoformat(first_night)
+    first = parse_night(first_night, "--first-night")
     path = Path(folder) / TRIAL_FILE
     if path.exists():
         raise DiaryError(

@@ -26,7 +26,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +113,14 @@ def check_technique(name: str, region: str = "", custom_name: str = "") -> tuple
     if key == "custom" and not custom_name.strip():
         raise ParameterError("custom_name", "a name for the custom technique", custom_name)
     return key, reg
+
+
+def parse_night(text: str, name: str = "--night") -> date:
+    """An evening date given by a person (YYYY-MM-DD), or a ParameterError naming the option."""
+    try:
+        return date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise ParameterError(name, "an evening date YYYY-MM-DD, e.g. 2026-03-04", text) from None
 
 
 def night_date(t: datetime, tz: tzinfo = UTC) -> str:

@@ -629,6 +629,15 @@ def poisson_rate_ratio(
     rate_ratio, (low, high), p_value
         p_value is the exact two-sided binomial test of RR = 1.
     """
+    for name, c in (("count_before", count_before), ("count_after", count_after)):
+        if not (np.isfinite(c) and c >= 0):
+            raise ParameterError(name, "a count >= 0", c)
+    for name, e in (
+        ("exposure_before_h", exposure_before_h),
+        ("exposure_after_h", exposure_after_h),
+    ):
+        if not (np.isfinite(e) and e > 0):
+            raise ParameterError(name, "hours > 0 (no rate without exposure)", e)
     n = count_before + count_after
     ratio_e = exposure_before_h / exposure_after_h
     if n == 0:

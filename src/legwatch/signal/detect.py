@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from legwatch.events import EventTable
+from legwatch.errors import ParameterError
+from legwatch.events import SIDES, EventTable
 from legwatch.recording import Recording
 from legwatch.signal.frames import Frames, FrameStream
 from legwatch.signal.params import DetectorParams
@@ -112,6 +113,10 @@ class StreamingDetector:
     keep_envelope: bool = False
 
     def __post_init__(self) -> None:
+        if not (np.isfinite(self.fs_hz) and 1.0 <= self.fs_hz <= 4000.0):
+            raise ParameterError("fs_hz", "a sampling rate between 1 and 4000 Hz", self.fs_hz)
+        if self.side not in SIDES:
+            raise ParameterError("side", f"one of {SIDES}", self.side)
         p = self.params
         self._stream = FrameStream(self.fs_hz, p.front_end, p.thresholds)
         self._frame_s = p.front_end.frame_s
