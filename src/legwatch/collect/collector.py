@@ -46,7 +46,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -900,8 +899,3 @@ class Collector:
         self.store.close()
         logger.info("night %s closed: %s", self.store.night_id, json.dumps(summary, default=str))
         return summary
-
-
-def summary_path(night_dir: str | Path) -> Path:
-    """Where :class:`Collector` writes the summary of its last session."""
-    return Path(night_dir) / SUMMARY_NAME

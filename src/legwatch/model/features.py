@@ -154,10 +154,6 @@ def _log10(x: float, floor: float = 1e-6) -> float:
     return float(np.log10(max(float(x), floor)))
 
 
-def _frame_slice(t_s: F64, a_s: float, b_s: float) -> slice:
-    return slice(int(np.searchsorted(t_s, a_s)), int(np.searchsorted(t_s, b_s)))
-
-
 def _spectral(
     accel_g: F64, fs_hz: float
 ) -> tuple[float, NDArray[np.float64], float, float, float, float]:

@@ -57,8 +57,6 @@ img{max-width:100%;height:auto;display:block;margin:8px 0} .note{color:#555;font
  font-size:0.85em} details pre{white-space:pre-wrap;font-size:0.8em}
 """
 
-FIGURE_FILES = ("timeline.png", "raster.png", "hourly.png", "imi.png")
-
 
 @dataclass(frozen=True)
 class NightReport:

@@ -36,8 +36,6 @@ EXCLUDE_OFF_BODY_SHARE = 0.5
 #: Detection off for more than this share of the recording (any band) makes the night partial.
 PARTIAL_DETECTION_OFF_SHARE = 0.10
 
-STATUSES = ("complete", "partial", "excluded")
-
 
 def _sum(items: list[dict[str, Any]], band_id: str) -> float:
     return float(sum(x["end_s"] - x["start_s"] for x in items if x.get("band_id") == band_id))
