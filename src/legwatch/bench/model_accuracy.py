@@ -3,7 +3,8 @@
 Run ``python -m legwatch.bench.model_accuracy`` (10 held-out seeds per scenario, a few minutes on
 two cores) or ``--seeds 1000-1002`` for a quick look. Seeds 1000 and up were never used to train
 or choose the model (training 100-199, validation 200-249). For each night both analyses run the
-whole ``analyze_night`` pipeline; only the classification of detected events differs.
+whole ``analyze_night`` pipeline (``model=None`` vs the model); only the classification of
+detected events differs.
 
 Per night: LM F1 against the visible, analysable true LMs (one-to-one onset matching within 1 s,
 legwatch.signal.agreement); PLM index error |estimated - true| in PLM/h (and relative to the true
@@ -14,52 +15,26 @@ means over seeds; "worse" counts nights where the model lowered LM F1 or raised 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import inspect
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import numpy as np
 
 from legwatch import synth
 from legwatch.model.classifier import (
-    EventModel,
     default_model,
     default_model_path,
     load_model,
-    relabel_detection,
 )
-from legwatch.nights import analysis
 from legwatch.nights.analysis import NightAnalysis, analyze_night
 from legwatch.signal.agreement import agreement
 
 HELD_OUT = 1000
 SCENARIOS = ("nominal", "heavy_vibration", "many_posture", "tremor_only")
-
-
-@contextlib.contextmanager
-def _model_in_analysis(model: EventModel) -> Iterator[Callable[..., NightAnalysis]]:
-    """``analyze_night`` with the model applied after detection.
-
-    Uses analyze_night's own ``model=`` argument when it has one; until then, wraps the detector
-    call inside analysis (the same place the integration puts classify_events).
-    """
-    if "model" in inspect.signature(analyze_night).parameters:
-        yield lambda recs: analyze_night(recs, model=model)  # type: ignore[call-arg,unused-ignore]
-        return
-    detect = analysis.detect_movements
-
-    def detect_then_classify(rec: Any, params: Any = None) -> Any:
-        return relabel_detection(detect(rec, params), rec, model)
-
-    with mock.patch.object(analysis, "detect_movements", detect_then_classify):
-        yield lambda recs: analyze_night(recs)
 
 
 def _scores(night: synth.SimulatedNight, res: NightAnalysis) -> dict[str, float]:
@@ -86,10 +61,9 @@ def night_scores(scenario: str, seed: int, model_path: str | None) -> dict[str, 
     night = synth.simulate_night(synth.scenario(scenario, seed))
     recs = list(night.recordings.values())
     t0 = time.perf_counter()
-    rules = analyze_night(recs)
+    rules = analyze_night(recs, model=None)
     t1 = time.perf_counter()
-    with _model_in_analysis(model) as analyze:
-        both = analyze(recs)
+    both = analyze_night(recs, model=model)
     t2 = time.perf_counter()
     return {
         "seed": seed,
@@ -114,12 +88,11 @@ def speed(model_path: str | None, repeats: int = 3) -> dict[str, float]:
     t_rules, t_model = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        analyze_night(rec)
+        analyze_night(rec, model=None)
         t_rules.append(time.perf_counter() - t0)
-        with _model_in_analysis(model) as analyze:
-            t0 = time.perf_counter()
-            analyze(rec)
-            t_model.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        analyze_night(rec, model=model)
+        t_model.append(time.perf_counter() - t0)
     r, m = min(t_rules), min(t_model)
     return {"analyze_rules_s": r, "analyze_model_s": m, "added_frac": m / r - 1, "load_s": load_s}
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from legwatch.errors import ParameterError
@@ -25,8 +24,7 @@ model_app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-console = Console(stderr=True)
-out = Console()
+from legwatch.commands._console import console, out  # noqa: E402
 
 
 def _seeds(text: str, option: str) -> list[int]:
@@ -134,7 +132,11 @@ def train(
         seconds=round(time.perf_counter() - t0, 1),
     )
     side = classifier.sidecar_for(
-        estimator, training=training, metrics=metrics, sampling_rate_hz=50.0, version=version
+        estimator,
+        training=training,
+        metrics=metrics,
+        sampling_rate_hz=list(tr.TRAIN_RATES_HZ),
+        version=version,
     )
     path = classifier.save_model(classifier.EventModel(estimator, side), dest)
     out.print(f"wrote {path} and {classifier.sidecar_path(path).name} ({training['seconds']} s)")

@@ -103,7 +103,15 @@ class EventModel:
 
     @property
     def sampling_rate_hz(self) -> float:
-        return float(self.sidecar["sampling_rate_hz"])
+        """The highest training rate (Hz); see :attr:`sampling_rates_hz`."""
+        return self.sampling_rates_hz[1]
+
+    @property
+    def sampling_rates_hz(self) -> tuple[float, float]:
+        """Lowest and highest sampling rate of the training nights, Hz."""
+        rate = self.sidecar["sampling_rate_hz"]
+        rates = [float(r) for r in rate] if isinstance(rate, list) else [float(rate)]
+        return min(rates), max(rates)
 
     def predict_proba(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         """Class probabilities, one column per :data:`labels.CLASSES` (in that order)."""
@@ -123,7 +131,7 @@ def sidecar_for(
     *,
     training: dict[str, Any],
     metrics: dict[str, Any],
-    sampling_rate_hz: float,
+    sampling_rate_hz: float | list[float],
     version: str = MODEL_VERSION,
 ) -> dict[str, Any]:
     """The sidecar document of a freshly trained estimator (the file hash is added on save)."""
@@ -319,14 +327,15 @@ def classify_events(
     """
     ev = detection.events
     fs = float(recording.fs_effective_hz)
-    trained = model.sampling_rate_hz
-    if abs(fs - trained) > RATE_TOLERANCE * trained:
+    lo, hi = model.sampling_rates_hz
+    if not (1 - RATE_TOLERANCE) * lo <= fs <= (1 + RATE_TOLERANCE) * hi:
         log.warning(
-            "band %s runs at %.1f Hz; the event model was trained at %.1f Hz: its spectral "
+            "band %s runs at %.1f Hz; the event model was trained at %.0f-%.0f Hz: its spectral "
             "features may read differently",
             recording.band_id,
             fs,
-            trained,
+            lo,
+            hi,
         )
     if not len(ev):
         return ev.with_props(

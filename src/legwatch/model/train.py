@@ -64,16 +64,23 @@ def default_cache_dir() -> Path:
     return Path(root) / "model-features"
 
 
+#: Sampling rates of the training nights, Hz (seed // 10 picks one, so each scenario meets each
+#: rate): a 25 Hz actigraph, a 50-52 Hz band (Polar, Movesense) and the 104 Hz reference band.
+TRAIN_RATES_HZ: tuple[float, ...] = (25.0, 50.0, 104.0)
+
+
 def night_config(seed: int, hours: float = 8.0) -> Any:
-    """The simulated night of a training/validation seed (scenario from :data:`TRAIN_SCENARIOS`)."""
+    """The simulated night of a training/validation seed (scenario from :data:`TRAIN_SCENARIOS`,
+    rate from :data:`TRAIN_RATES_HZ`)."""
     from legwatch import synth
 
     name = TRAIN_SCENARIOS[seed % len(TRAIN_SCENARIOS)]
     bilateral = seed % 4 == 0
+    rate = TRAIN_RATES_HZ[(seed // 10) % len(TRAIN_RATES_HZ)]
     if name == "tremor_rich":
-        cfg = synth.scenario("nominal", seed, hours=hours, bilateral=bilateral)
+        cfg = synth.scenario("nominal", seed, hours=hours, bilateral=bilateral, rate_hz=rate)
         return replace(cfg, tremor=replace(cfg.tremor, per_h=4.0))
-    return synth.scenario(name, seed, hours=hours, bilateral=bilateral)
+    return synth.scenario(name, seed, hours=hours, bilateral=bilateral, rate_hz=rate)
 
 
 @dataclass(frozen=True)
@@ -148,7 +155,10 @@ def simulated_night_data(seed: int, hours: float = 8.0) -> Dataset:
 def _cached_night(seed: int, hours: float, cache_dir: Path | None) -> Dataset:
     if cache_dir is None:
         return simulated_night_data(seed, hours)
-    path = cache_dir / features_fingerprint() / f"seed{seed}-{hours:g}h.npz"
+    # keyed by the code and by the whole night configuration (scenario, rate, sides...): a change
+    # of either must never reuse features of other nights
+    night = hashlib.sha256(repr(night_config(seed, hours)).encode()).hexdigest()[:12]
+    path = cache_dir / features_fingerprint() / f"seed{seed}-{hours:g}h-{night}.npz"
     if path.exists():
         with np.load(path) as z:
             return Dataset(z["X"], z["y"].astype(np.str_), z["weight"], z["night"])
