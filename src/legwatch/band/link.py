@@ -40,6 +40,7 @@ from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
+from legwatch.band._gatt import write_and_wait
 from legwatch.band.legwatch_v1 import (
     CONTROL_CHAR_UUID,
     DATA_CHAR_UUID,
@@ -317,17 +318,9 @@ class BandLink:
             raise BandLinkError("not connected to the band")
         payload = encode_command(command)
         async with self._command_lock:
-            while not self._responses.empty():  # answers to commands that timed out
-                self._responses.get_nowait()
-            try:
-                await client.write_gatt_char(CONTROL_CHAR_UUID, payload, response=True)
-                data = await asyncio.wait_for(self._responses.get(), self.config.command_timeout_s)
-            except TimeoutError as exc:
-                raise BandLinkError(
-                    f"no answer to command {payload.hex()} within {self.config.command_timeout_s} s"
-                ) from exc
-            except BleakError as exc:
-                raise BandLinkError(f"command {payload.hex()} failed: {exc}") from exc
+            data = await write_and_wait(
+                client, CONTROL_CHAR_UUID, payload, self._responses, self.config.command_timeout_s
+            )
         try:
             response = decode_response(data)
         except PacketDecodeError as exc:

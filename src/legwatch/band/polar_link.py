@@ -45,6 +45,7 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 
+from legwatch.band._gatt import write_and_wait
 from legwatch.band.polar_pmd import (
     PMD_ACC_RANGES_G,
     PMD_ACC_RATES_HZ,
@@ -275,17 +276,14 @@ class PolarLink:
     # -- commands ------------------------------------------------------------------------------
     async def command(self, payload: bytes) -> PmdControlResponse:
         """Write one control-point command and wait for the indication that answers it."""
-        while not self._responses.empty():  # answers to commands that timed out
-            self._responses.get_nowait()
-        try:
-            await self._client.write_gatt_char(PMD_CONTROL_UUID, payload, response=True)
-            data = await asyncio.wait_for(self._responses.get(), self.config.command_timeout_s)
-        except TimeoutError as exc:
-            raise BandLinkError(
-                f"no PMD answer to {payload.hex()} within {self.config.command_timeout_s} s"
-            ) from exc
-        except BleakError as exc:
-            raise BandLinkError(f"PMD command {payload.hex()} failed: {exc}") from exc
+        data = await write_and_wait(
+            self._client,
+            PMD_CONTROL_UUID,
+            payload,
+            self._responses,
+            self.config.command_timeout_s,
+            what="PMD command",
+        )
         try:
             response = decode_pmd_control_response(data)
         except PacketDecodeError as exc:
