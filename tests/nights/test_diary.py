@@ -142,3 +142,22 @@ def test_night_date_and_errors_share_the_root() -> None:
     assert issubclass(SealedEntryError, LegwatchError)
     with pytest.raises(ParameterError, match="timezone-aware"):
         night_date(datetime(2025, 3, 5, 3, 0))
+
+
+@pytest.mark.parametrize(
+    ("clock", "tonight_is", "last_night_is"),
+    [
+        ("2026-03-04T21:00", "2026-03-04", "2026-03-03"),  # the evening itself
+        ("2026-03-05T00:30", "2026-03-04", "2026-03-04"),  # still in that night
+        ("2026-03-05T07:00", "2026-03-05", "2026-03-04"),  # morning: tonight is the next one
+        ("2026-03-05T19:00", "2026-03-05", "2026-03-04"),  # a late morning entry
+    ],
+)
+def test_tonight_and_last_night_agree_for_every_command(
+    clock: str, tonight_is: str, last_night_is: str
+) -> None:
+    from legwatch.nights.diary import last_night, tonight
+
+    now = datetime.fromisoformat(clock).replace(tzinfo=UTC)
+    assert tonight(now) == tonight_is
+    assert last_night(now) == last_night_is

@@ -7,7 +7,7 @@ person can act on; ``legwatch.cli.main`` prints them as one line and exits with 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,8 +21,9 @@ from legwatch.nights.diary import (
     MorningEntry,
     SessionEntry,
     catalogue_text,
-    night_date,
+    last_night,
     parse_night,
+    tonight,
 )
 
 if TYPE_CHECKING:
@@ -150,15 +151,17 @@ def log(
             f"{s.night(diary.tz)}{mark}"
         )
     elif kind == "evening":
-        when = night or night_date(datetime.now(UTC) + timedelta(hours=1))
+        when = night or tonight()
         alloc = trial_allocation(nights, when)
-        tonight = technique or ""
+        tonights_technique = technique or ""
         if alloc is not None:
-            tonight = (technique or _trial_technique(nights)) if alloc[1] == "technique" else "none"
+            tonights_technique = (
+                (technique or _trial_technique(nights)) if alloc[1] == "technique" else "none"
+            )
         ctx = diary.seal_evening(
             EveningContext(
                 when,
-                technique_tonight=tonight,
+                technique_tonight=tonights_technique,
                 caffeine_drinks=caffeine,
                 alcohol_drinks=alcohol,
                 exercise=exercise,
@@ -178,7 +181,7 @@ def log(
                 f"[bold]Trial night {alloc[0] + 1}: tonight is a {alloc[1].upper()} night.[/bold]"
             )
     elif kind == "morning":
-        when = night or night_date(datetime.now(UTC) - timedelta(hours=12))
+        when = night or last_night()
         if bed is None or wake is None or rls is None:
             raise ParameterError("morning entry", "--bed HH:MM --wake HH:MM --rls 0-10", None)
         t_bed, t_wake = _bed_wake(when, bed, wake)
@@ -255,7 +258,7 @@ def trial_plan(
     """Plan a randomised trial from your run-in nights; the allocation stays hidden."""
     from legwatch.nights.compare import create_trial
 
-    first = first_night or night_date(datetime.now(UTC) + timedelta(hours=1))
+    first = first_night or tonight()
     setup, plan = create_trial(
         nights,
         technique,

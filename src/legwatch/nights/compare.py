@@ -29,6 +29,7 @@ import numpy as np
 
 from legwatch.errors import ParameterError
 from legwatch.nights.diary import (
+    NIGHT_PATTERN,
     Diary,
     DiaryError,
     EveningContext,
@@ -38,6 +39,7 @@ from legwatch.nights.diary import (
     night_date,
     parse_night,
 )
+from legwatch.nights.diary import tonight as tonight_night
 from legwatch.nights.stats import (
     MIN_NIGHTS_PER_CONDITION,
     Night,
@@ -166,7 +168,7 @@ def load_nights(folder: str | Path) -> tuple[list[SavedNight], list[str]]:
     if not base.is_dir():
         raise ParameterError("NIGHTS_DIR", "an existing folder of saved nights", str(base))
     nights, problems = [], []
-    for path in sorted(base.rglob("*.night.json")):
+    for path in sorted(base.rglob(NIGHT_PATTERN)):
         rel = str(path.relative_to(base))
         try:
             nights.append(read_night(path, rel))
@@ -695,7 +697,7 @@ def trial_status(folder: str | Path, *, today: str | None = None) -> TrialStatus
     """Tonight's trial night, its allocation if already revealed, nights done and still needed."""
     setup, plan = load_trial(folder)
     diary = Diary(folder)
-    tonight = today or night_date(datetime.now(UTC) + timedelta(hours=12))
+    tonight = today or tonight_night()
     i = setup.night_index(tonight)
     nights, _ = load_nights(folder)
     recorded = {n.night for n in nights}

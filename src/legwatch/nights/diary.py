@@ -132,6 +132,20 @@ def night_date(t: datetime, tz: tzinfo = UTC) -> str:
     return local.strftime("%Y-%m-%d")
 
 
+def tonight(now: datetime | None = None, tz: tzinfo = UTC) -> str:
+    """The night in progress at ``now``, or, once it is over (06:00), the coming evening's.
+
+    What "tonight" means for the evening check-in, trial status and a new plan: at 00:30 it is
+    still the night that began the evening before; at 07:00 it is the night to come.
+    """
+    return night_date((now or datetime.now(UTC)) + timedelta(hours=6), tz)
+
+
+def last_night(now: datetime | None = None, tz: tzinfo = UTC) -> str:
+    """The most recent night begun at least 12 h before ``now``: what a morning entry is about."""
+    return night_date((now or datetime.now(UTC)) - timedelta(hours=12), tz)
+
+
 def _aware(name: str, t: datetime) -> None:
     if t.tzinfo is None or t.utcoffset() is None:
         raise ParameterError(name, "a timezone-aware datetime", t)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, timedelta, tzinfo
 
 import numpy as np
 from numpy.typing import NDArray
@@ -105,12 +105,3 @@ def clock(night: NightAnalysis, t_s: float, tz: tzinfo = UTC, fmt: str = "%H:%M"
 def zone_name(night: NightAnalysis, tz: tzinfo = UTC) -> str:
     """Name of the time zone the clock times are shown in."""
     return night.start_utc.astimezone(tz).strftime("%Z") or "UTC"
-
-
-def night_date(start: datetime, tz: tzinfo = UTC) -> str:
-    """The date a night belongs to: the evening it began (a start before noon is the previous
-    evening's night)."""
-    local = start.astimezone(tz)
-    if local.hour < 12:
-        local -= timedelta(days=1)
-    return local.strftime("%Y-%m-%d")

@@ -18,12 +18,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from legwatch.errors import ParameterError
-from legwatch.report._night import night_date
+from legwatch.nights.diary import NIGHT_PATTERN, night_date
 
 log = logging.getLogger(__name__)
 
 SCHEMA = "legwatch.night/1"
-PATTERN = "*.night.json"
+PATTERN = NIGHT_PATTERN
 
 #: A night with less analysable time than this is excluded, h (below 4 h an hourly rate varies a
 #: lot: the analysis warns at the same bound, legwatch.nights.analysis).
