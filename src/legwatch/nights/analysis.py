@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from legwatch.errors import AnalysisError, ParameterError
 from legwatch.events import EventTable
+from legwatch.intervals import Interval, inside, intersect, subtract, total
 from legwatch.recording import Recording
 from legwatch.scoring import BRIDGE_GAP_S, Scoring, get_rules, rate_per_h, score_leg_movements
 from legwatch.signal.detect import Detection, detect_movements
@@ -26,7 +27,6 @@ from legwatch.signal.params import DetectorParams
 log = logging.getLogger(__name__)
 
 SCHEMA = "legwatch.night/1"
-Interval = tuple[float, float]
 
 #: Shortest night legwatch analyses, s: below this an hourly rate means nothing.
 MIN_NIGHT_S = 600.0
@@ -43,49 +43,6 @@ PERIODICITY_DEFINITION = (
     "Ferri 2006 (as in informaton/sev): share of inter-movement intervals that are 10-90 s and sit "
     "in a run of >= 3 consecutive such intervals, over all intervals"
 )
-
-
-# -- interval arithmetic -----------------------------------------------------------------------
-def _merge(intervals: Sequence[Interval]) -> list[Interval]:
-    out: list[list[float]] = []
-    for a, b in sorted(intervals):
-        if b <= a:
-            continue
-        if out and a <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
-
-
-def _subtract(base: Sequence[Interval], holes: Sequence[Interval]) -> list[Interval]:
-    holes = _merge(holes)
-    out: list[Interval] = []
-    for a, b in base:
-        cur = a
-        for h0, h1 in holes:
-            if h1 <= cur or h0 >= b:
-                continue
-            if h0 > cur:
-                out.append((cur, h0))
-            cur = max(cur, h1)
-        if cur < b:
-            out.append((cur, b))
-    return out
-
-
-def _intersect(x: Sequence[Interval], y: Sequence[Interval]) -> list[Interval]:
-    out = []
-    for a0, a1 in x:
-        for b0, b1 in y:
-            lo, hi = max(a0, b0), min(a1, b1)
-            if hi > lo:
-                out.append((lo, hi))
-    return _merge(out)
-
-
-def _total(intervals: Sequence[Interval]) -> float:
-    return float(sum(b - a for a, b in intervals))
 
 
 # -- input checks ------------------------------------------------------------------------------
@@ -202,7 +159,7 @@ class NightAnalysis:
 
     @property
     def analysable_s(self) -> float:
-        return _total(self.analysable)
+        return total(self.analysable)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``legwatch.night/1`` document (see README)."""
@@ -281,7 +238,7 @@ class NightAnalysis:
                     "fs_nominal_hz": rec.fs_nominal_hz,
                     "fs_effective_hz": round(rec.fs_effective_hz, 4),
                     "gain_correction": round(b.gain_correction, 4),
-                    "analysable_s": round(_total(b.analysable), 3),
+                    "analysable_s": round(total(b.analysable), 3),
                 }
             )
             gaps += [
@@ -457,7 +414,7 @@ def analyze_night(
         span = [(float(rec.t_s[0]) + offset, float(rec.t_s[-1]) + offset)]
         holes = [(g.start_s + offset, g.end_s + offset) for g in rec.gaps]
         holes += [(a + offset, b + offset) for a, b in det.detection_off]
-        analysable = _subtract(span, holes + off_body)
+        analysable = subtract(span, holes + off_body)
         for a, b in off_body:
             warnings.append(
                 f"band {rec.band_id!r} looked off the body from {_clock(start, a)} to "
@@ -473,7 +430,7 @@ def analyze_night(
         if short_off:
             warnings.append(
                 f"band {rec.band_id!r}: detection was off for {len(short_off)} short stretches "
-                f"({_total(short_off):.0f} s in all) right after large movements; that time is "
+                f"({total(short_off):.0f} s in all) right after large movements; that time is "
                 "left out of the hours."
             )
         bands.append(BandResult(rec, det, gain, offset, off_body, analysable))
@@ -496,7 +453,7 @@ def analyze_night(
         bands = relabelled
     analysable = bands[0].analysable
     for other_band in bands[1:]:
-        analysable = _intersect(analysable, other_band.analysable)
+        analysable = intersect(analysable, other_band.analysable)
     if len(bands) == 2 and not analysable:
         raise AnalysisError(
             "the two recordings do not overlap in time: "
@@ -511,7 +468,7 @@ def analyze_night(
         s0, s1 = ((x - start).total_seconds() for x in sleep)
         if s1 <= s0:
             raise ParameterError("sleep", "an end after the start", f"{sleep[0]} - {sleep[1]}")
-        in_bed = _intersect([span_all], [(s0, s1)])
+        in_bed = intersect([span_all], [(s0, s1)])
         if not in_bed:
             raise AnalysisError(
                 f"the time in bed {sleep[0]:%H:%M}-{sleep[1]:%H:%M} does not overlap the recording."
@@ -520,17 +477,17 @@ def analyze_night(
     else:
         in_bed = [span_all]
         denominator = "analysable time in bed (the whole recording, band on)"
-    in_bed = _subtract(in_bed, [iv for b in bands for iv in b.off_body])
-    analysable = _intersect(analysable, in_bed)
-    if _total(analysable) <= 0:
+    in_bed = subtract(in_bed, [iv for b in bands for iv in b.off_body])
+    analysable = intersect(analysable, in_bed)
+    if total(analysable) <= 0:
         raise AnalysisError("no analysable time left (band off, gaps, or outside the time in bed).")
 
     def shifted(t: EventTable, offset: float) -> EventTable:
         return EventTable(t.onset_s + offset, t.duration_s, t.kind, t.side, t.props)
 
     events = EventTable.concat([shifted(b.detection.events, b.offset_s) for b in bands])
-    inside = _inside(events.onset_s, analysable)
-    lm_detected = events.subset((events.kind == "lm") & inside)
+    in_time = inside(events.onset_s, analysable)
+    lm_detected = events.subset((events.kind == "lm") & in_time)
     scoring = score_leg_movements(
         lm_detected, analysable, rules=rule_set, denominator=denominator, bridge_gap_s=BRIDGE_GAP_S
     )
@@ -540,11 +497,11 @@ def analyze_night(
         scored = scored.with_props(
             p_lm=_peaks_for(scoring.movements, lm_detected, column="p_lm", scale=1.0)
         )
-    spasms = events.subset((events.kind == "spasm") & inside)
-    other = events.subset(~np.isin(events.kind, ["lm", "spasm"]) & inside)
-    exposure_h = _total(analysable) / 3600.0
+    spasms = events.subset((events.kind == "spasm") & in_time)
+    other = events.subset(~np.isin(events.kind, ["lm", "spasm"]) & in_time)
+    exposure_h = total(analysable) / 3600.0
     half = scoring.half_split_s
-    first_h = _total(_intersect(analysable, [(-np.inf, half)])) / 3600.0
+    first_h = total(intersect(analysable, [(-np.inf, half)])) / 3600.0
     second_h = exposure_h - first_h
     n_first = int((spasms.onset_s < half).sum())
     indices: dict[str, Any] = dict(scoring.indices)
@@ -565,9 +522,9 @@ def analyze_night(
         for k in list(indices)
         if k.endswith("_second_half")
     }
-    if _total(analysable) < 4 * 3600:
+    if total(analysable) < 4 * 3600:
         warnings.append(
-            f"only {_total(analysable) / 3600:.1f} h analysable: "
+            f"only {total(analysable) / 3600:.1f} h analysable: "
             "rates from a short night vary a lot."
         )
     return NightAnalysis(
@@ -593,13 +550,6 @@ def analyze_night(
             "file_sha256": str(event_model.sidecar.get("file_sha256", "")),
         },
     )
-
-
-def _inside(t: NDArray[np.float64], intervals: Sequence[Interval]) -> NDArray[np.bool_]:
-    out = np.zeros(t.size, dtype=bool)
-    for a, b in intervals:
-        out |= (t >= a) & (t < b)
-    return out
 
 
 def _clock(start: datetime, t_s: float) -> str:

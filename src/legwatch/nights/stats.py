@@ -43,6 +43,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats as sps
 
 from legwatch.errors import ParameterError
+from legwatch.intervals import inside, overlap_s
 from legwatch.nights.trial_plan import TrialPlan, min_pairs_for_alpha
 
 log = logging.getLogger(__name__)
@@ -605,17 +606,6 @@ def naive_before_after(
 
 
 # -- within a night -----------------------------------------------------------------------------
-def _overlap_s(window: Interval, intervals: Sequence[Interval]) -> float:
-    return float(sum(max(0.0, min(b, window[1]) - max(a, window[0])) for a, b in intervals))
-
-
-def _inside(t: NDArray[np.float64], intervals: Sequence[Interval]) -> NDArray[np.bool_]:
-    mask = np.zeros(t.shape, dtype=bool)
-    for a, b in intervals:
-        mask |= (t >= a) & (t < b)
-    return mask
-
-
 def poisson_rate_ratio(
     count_before: int, exposure_before_h: float, count_after: int, exposure_after_h: float
 ) -> tuple[float, tuple[float, float], float]:
@@ -703,15 +693,15 @@ def within_night(
     end_s = session_start_s + session_duration_s
     w_before = (session_start_s - before_s, session_start_s)
     w_after = (end_s, end_s + after_s)
-    e_b = _overlap_s(w_before, intervals) / 3600.0
-    e_a = _overlap_s(w_after, intervals) / 3600.0
+    e_b = overlap_s(intervals, w_before[0], w_before[1]) / 3600.0
+    e_a = overlap_s(intervals, w_after[0], w_after[1]) / 3600.0
     if e_b <= 0 or e_a <= 0:
         raise ParameterError(
             "analysable_intervals_s",
             "analysable time both before and after the session",
             f"{e_b:.2f} h before, {e_a:.2f} h after",
         )
-    ok = _inside(onsets, intervals)
+    ok = inside(onsets, intervals)
     c_b = int(np.sum(ok & (onsets >= w_before[0]) & (onsets < w_before[1])))
     c_a = int(np.sum(ok & (onsets >= w_after[0]) & (onsets < w_after[1])))
     rr, ci, p = poisson_rate_ratio(c_b, e_b, c_a, e_a)
@@ -719,7 +709,7 @@ def within_night(
     first: float | None = None
     if series_onsets_s is not None:
         s = np.asarray(series_onsets_s, dtype=float)
-        s = s[(s >= end_s) & (s < followed) & _inside(s, intervals)]
+        s = s[(s >= end_s) & (s < followed) & inside(s, intervals)]
         first = float(s.min() - end_s) if s.size else None
     return WithinNightResult(
         comparison=RateComparison(

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta, tzinfo
 
 import numpy as np
-from numpy.typing import NDArray
 
 from legwatch.errors import ParameterError
 from legwatch.nights.analysis import NightAnalysis
@@ -28,24 +27,6 @@ RULE_NAMES = {"wasm2016": "WASM 2016", "aasm": "AASM"}
 def rule_name(rules: str) -> str:
     """The rule set as a person reads it ("WASM 2016" for "wasm2016")."""
     return RULE_NAMES.get(rules, rules)
-
-
-def total_s(intervals: Sequence[Interval]) -> float:
-    """Summed length of intervals, s (assumed not to overlap)."""
-    return float(sum(b - a for a, b in intervals))
-
-
-def overlap_s(intervals: Sequence[Interval], lo_s: float, hi_s: float) -> float:
-    """Length of the part of (non-overlapping) ``intervals`` inside [lo_s, hi_s), s."""
-    return float(sum(max(0.0, min(b, hi_s) - max(a, lo_s)) for a, b in intervals))
-
-
-def inside(t_s: NDArray[np.float64], intervals: Sequence[Interval]) -> NDArray[np.bool_]:
-    """Whether each time lies in one of the half-open intervals [a, b)."""
-    out = np.zeros(t_s.size, dtype=bool)
-    for a, b in intervals:
-        out |= (t_s >= a) & (t_s < b)
-    return out
 
 
 def check_sessions(sessions: Sequence[Session]) -> list[Session]:

@@ -17,13 +17,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
+from legwatch.intervals import complement, overlap_s
 from legwatch.nights.analysis import NightAnalysis
 from legwatch.report._night import (
     Interval,
     Session,
     band_stretches,
     clock,
-    overlap_s,
     zone_name,
 )
 
@@ -127,7 +127,7 @@ def timeline_figure(
     n_minutes = max(1, math.ceil(night.duration_s / 60.0))
     minutes_h = (np.arange(n_minutes) + 0.5) / 60.0
     # off-body time is taken out of the time in bed too; only what is left is "outside bed"
-    outside = _complement(
+    outside = complement(
         [*night.in_bed, *(iv for b in night.bands for iv in b.off_body)], 0.0, night.duration_s
     )
     not_in_bed = sum(b - a for a, b in outside) > 1.0
@@ -240,7 +240,7 @@ def raster_figure(
     # time that was not counted, per row
     # time not counted, per row (stretches under 30 s are hairlines: left out of the drawing)
     uncounted = [
-        (a, b) for a, b in _complement(night.analysable, 0.0, night.duration_s) if b - a >= 30.0
+        (a, b) for a, b in complement(night.analysable, 0.0, night.duration_s) if b - a >= 30.0
     ]
     for rects, colour, alpha in (
         (uncounted, "#bbbbbb", 0.5),
@@ -309,17 +309,6 @@ def _rect(x: float, y: float, w: float, h: float, colour: str, alpha: float) -> 
     from matplotlib.patches import Rectangle
 
     return Rectangle((x, y), w, h, facecolor=colour, alpha=alpha, edgecolor="none", zorder=0)
-
-
-def _complement(intervals: Sequence[Interval], lo: float, hi: float) -> list[Interval]:
-    out, cur = [], lo
-    for a, b in sorted(intervals):
-        if a > cur:
-            out.append((cur, min(a, hi)))
-        cur = max(cur, b)
-    if cur < hi:
-        out.append((cur, hi))
-    return [(a, b) for a, b in out if b > a]
 
 
 def hourly_rates(night: NightAnalysis) -> dict[str, np.ndarray]:

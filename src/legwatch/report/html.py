@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from legwatch.errors import ParameterError
+from legwatch.intervals import total
 from legwatch.nights.analysis import NightAnalysis
 from legwatch.report import figures
 from legwatch.report._night import (
@@ -25,7 +26,6 @@ from legwatch.report._night import (
     check_sessions,
     clock,
     rule_name,
-    total_s,
     zone_name,
 )
 
@@ -337,10 +337,10 @@ def _quality_html(night: NightAnalysis, tz: tzinfo) -> str:
         rows.append(
             f"<tr><td>{_e(st.side)} ({_e(st.band_id)})</td>"
             f"<td class='num'>{(st.span[1] - st.span[0]) / 3600:.2f} h</td>"
-            f"<td class='num'>{total_s(b.analysable) / 3600:.2f} h</td>"
-            f"<td class='num'>{len(st.gaps)} ({_minutes(total_s(st.gaps))})</td>"
-            f"<td class='num'>{_minutes(total_s(st.off_body))}</td>"
-            f"<td class='num'>{_minutes(total_s(st.detection_off))}</td>"
+            f"<td class='num'>{total(b.analysable) / 3600:.2f} h</td>"
+            f"<td class='num'>{len(st.gaps)} ({_minutes(total(st.gaps))})</td>"
+            f"<td class='num'>{_minutes(total(st.off_body))}</td>"
+            f"<td class='num'>{_minutes(total(st.detection_off))}</td>"
             f"<td>{floor}</td><td class='num'>{b.gain_correction:.3f}</td></tr>"
         )
     table = (

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from legwatch.events import EventTable
+from legwatch.intervals import complement
 from legwatch.scoring import BRIDGE_GAP_S, Scoring, score_leg_movements
 from legwatch.synth.config import NightConfig
 from legwatch.synth.kinematics import UP_WORLD, FloatArray
@@ -67,15 +68,7 @@ def analysable_intervals(
     duration_s: float, excluded: Sequence[tuple[float, float]]
 ) -> tuple[tuple[float, float], ...]:
     """[0, duration_s] minus the excluded intervals (s), sorted and disjoint."""
-    out = []
-    t = 0.0
-    for a, b in sorted(excluded):
-        if a > t:
-            out.append((t, min(a, duration_s)))
-        t = max(t, b)
-    if t < duration_s:
-        out.append((t, duration_s))
-    return tuple((a, b) for a, b in out if b > a)
+    return tuple(complement(excluded, 0.0, duration_s))
 
 
 def _inside(t: float, intervals: Sequence[tuple[float, float]]) -> bool:
