@@ -32,6 +32,9 @@ from legwatch.signal.params import FrontEndParams, ThresholdParams
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+#: Frames handled in one vectorised pass of the slow statistics (bounds the work redone when a
+#: re-acquisition splits a pass; any value gives the same frames).
+_PIECE_FRAMES = 6000
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,19 @@ def _group_starts(keys: list[I64]) -> I64:
     return np.flatnonzero(change)
 
 
+def _nanmedian_last(x: F64) -> F64:
+    """``np.nanmedian(x, axis=-1)``, fast where a row holds no NaN (nearly always).
+
+    Which of the two a row gets depends only on that row, so the result does not depend on how
+    the rows were batched.
+    """
+    med = np.median(x, axis=-1)
+    holed = np.isnan(med)
+    if holed.any():
+        med[holed] = np.nanmedian(x[holed], axis=-1)
+    return np.asarray(med, dtype=np.float64)
+
+
 def _votes(d: F64, starts: I64) -> F64:
     """Each block's trace-normalised second moment of deviations: one direction vote per block.
 
@@ -126,6 +142,9 @@ class FrameStream:
         self._base_blocks = max(1, round(self.th.baseline_window_s / self.p.block_s))
         self._floor_blocks = max(1, round(self.th.floor_window_s / self.p.block_s))
         self._fast_blocks = max(1, min(self._floor_blocks, round(self.th.floor_fast_window_s)))
+        self._floor_min_blocks = max(1, round(self.th.floor_min_s / self.p.block_s))
+        self._still_blocks = max(1, min(self._base_blocks, round(self.th.reacquire_still_s)))
+        self._cos_reacquire = float(np.cos(np.radians(self.th.reacquire_deg)))
         # sample-level state
         self._zi: F64 | None = None
         self._last_t: float | None = None
@@ -226,13 +245,16 @@ class FrameStream:
                     self._cur_seg = seg
                 for old in [k for k in self._seg_gap if k < seg]:  # looked up once, in order
                     del self._seg_gap[old]
-            self._slow_run(fr, s0, s1, base, act, floor)
+            # in pieces: a re-acquisition recomputes the rest of its piece
+            for p0 in range(s0, s1, _PIECE_FRAMES):
+                self._slow_run(fr, p0, min(p0 + _PIECE_FRAMES, s1), base, act, floor)
         return Frames(fr.k, fr.seg, fr.n, fr.lp, fr.raw, fr.hf2, fr.jerk, base, act, floor)
 
     def _start_segment(self, seg: int) -> None:
         # NaN-padded histories: the windows fill up with real blocks as the segment goes on.
         self._cur_seg = seg
         self._hist_lp = np.full((self._base_blocks, 3), np.nan)
+        self._hist_still = np.zeros(self._still_blocks, dtype=bool)
         self._hist_act = np.full(self._floor_blocks, np.nan)
         self._hist_v = np.zeros((self._floor_blocks, 3, 3))
         self._hist_par = np.full(self._floor_blocks, np.nan)
@@ -244,13 +266,61 @@ class FrameStream:
         # themselves, in one pass, so chunk boundaries cannot change a single bit of it
         self._open_lp: F64 = np.empty((0, 3))
         self._open_max_act = 0.0
+        self._open_min_act = np.inf
+
+    def _reacquire(self) -> None:
+        """The leg has come to rest in a new orientation: start the slow statistics afresh.
+
+        The baseline becomes the still blocks' median at once instead of after half its window;
+        the noise floor and the breathing direction, both measured against the old orientation,
+        restart empty (no onset until the next block completes).
+        """
+        still = self._hist_lp[-self._still_blocks :].copy()
+        self._hist_lp = np.full((self._base_blocks, 3), np.nan)
+        self._hist_lp[-self._still_blocks :] = still
+        self._hist_act = np.full(self._floor_blocks, np.nan)
+        self._hist_v = np.zeros((self._floor_blocks, 3, 3))
+        self._hist_par = np.full(self._floor_blocks, np.nan)
+
+    def _first_due(self, seq_lp: F64, still: NDArray[np.bool_], blk_base: F64, closed: bool) -> int:
+        """The first block position at which re-acquisition is due, or -1.
+
+        Position p is the window of the last ``S = _still_blocks`` completed blocks ending just
+        before this run's block p (p = 0: the block closed at the start of the run). Due when
+        every block of the window is still, the window's means agree within ``still_mg``, and
+        their median is turned from the baseline of block p by more than ``reacquire_deg``.
+        """
+        s = self._still_blocks
+        st_seq = np.concatenate([self._hist_still, still])  # (s + n_blk - 1,)
+        all_still = np.array(sliding_window_view(st_seq, s).all(axis=1))  # (n_blk,)
+        if not closed:
+            all_still[0] = False
+        cand = np.flatnonzero(all_still)
+        if cand.size == 0:
+            return -1
+        w = seq_lp.shape[0] - st_seq.size  # seq_lp holds W history rows + the run's blocks
+        m_seq = seq_lp[w:]
+        means = np.moveaxis(sliding_window_view(m_seq, s, axis=0), -1, 1)[cand]  # (c, s, 3)
+        centre = np.median(means, axis=1)
+        spread = np.sqrt(((means - centre[:, None, :]) ** 2).sum(axis=2)).max(axis=1)
+        ref = blk_base[cand]
+        with np.errstate(all="ignore"):
+            cos = (centre * ref).sum(axis=1) / (
+                np.linalg.norm(centre, axis=1) * np.linalg.norm(ref, axis=1)
+            )
+            due = (spread * 1000.0 <= self.th.still_mg) & (cos < self._cos_reacquire)
+        hit = np.flatnonzero(due)
+        return int(cand[hit[0]]) if hit.size else -1
 
     def _slow_run(self, fr: Frames, s0: int, s1: int, base: F64, act: F64, floor: F64) -> None:
         blk = fr.k[s0:s1] // self._frames_per_block
         starts = _group_starts([blk])
         ids = blk[starts]
         n_blk = ids.size
-        cont = self._open_blk is not None and int(ids[0]) == self._open_blk
+        closed = self._open_blk is not None and int(ids[0]) != self._open_blk
+        if closed:
+            self._close_open_block()  # the open block ended with the previous push
+        cont = self._open_blk is not None
         lp = fr.lp[s0:s1]
         n_run = s1 - s0
         if cont:
@@ -259,9 +329,6 @@ class FrameStream:
             starts_ext = starts + n_open
             starts_ext[0] = 0
         else:
-            if self._open_blk is not None:  # the open block ended with the previous push
-                mean = np.add.reduceat(self._open_lp, [0], axis=0)[0] / self._open_lp.shape[0]
-                self._push_block(mean, self._open_max_act)
             lp_ext, starts_ext = lp, starts
         sum_lp = np.add.reduceat(lp_ext, starts_ext, axis=0)
         cnt = np.diff(np.append(starts_ext, lp_ext.shape[0]))
@@ -271,7 +338,21 @@ class FrameStream:
         win_lp = sliding_window_view(seq_lp, self._base_blocks, axis=0)  # (n_blk, 3, W)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            blk_base = np.nanmedian(win_lp, axis=-1)
+            blk_base = _nanmedian_last(win_lp)
+        # Re-acquisition, checked at every block completed so far: the one closed above (p = 0,
+        # only if closed now) and those completed inside this run (p >= 1). It takes effect from
+        # the next block on; a run is cut there so that state changes only between runs.
+        still = self._still(lp_ext, starts_ext)[:-1]
+        p_due = self._first_due(seq_lp, still, blk_base, closed)
+        if p_due == 0:
+            self._reacquire()
+            self._slow_run(fr, s0, s1, base, act, floor)
+            return
+        if p_due > 0:
+            split = s0 + int(starts[p_due])
+            self._slow_run(fr, s0, split, base, act, floor)
+            self._slow_run(fr, split, s1, base, act, floor)
+            return
         if self._seg_first_lp is None:
             self._seg_first_lp = lp[0].copy()
         empty = np.isnan(blk_base[:, 0])
@@ -285,26 +366,33 @@ class FrameStream:
         # slow oscillation; the median over a minute of per-second maxima sits near its peaks, so
         # thresholds above it reject breathing while a movement in a few blocks cannot raise it.
         max_act = np.maximum.reduceat(a, starts)
+        min_act = np.minimum.reduceat(a, starts)
         if cont:
             max_act[0] = max(max_act[0], self._open_max_act)
-        seq_act = np.concatenate([self._hist_act, max_act[:-1]])
+            min_act[0] = min(min_act[0], self._open_min_act)
+        swing = max_act
+        seq_act = np.concatenate([self._hist_act, swing[:-1]])
         win_act = sliding_window_view(seq_act, self._floor_blocks)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            blk_floor = np.nanmedian(win_act, axis=-1)
+            blk_floor = _nanmedian_last(win_act)
             # breathing can swell within a few breaths: a short window lets the floor rise fast
-            blk_floor = np.fmax(blk_floor, np.nanmedian(win_act[:, -self._fast_blocks :], axis=-1))
-        # no completed block yet in this segment: no floor, so no onset (NaN compares False)
-        blk_floor = np.where(np.isnan(blk_floor), np.inf, blk_floor)
+            blk_floor = np.fmax(blk_floor, _nanmedian_last(win_act[:, -self._fast_blocks :]))
+        # too few completed blocks in this segment (or since a re-acquisition) to know the floor
+        # and the breathing: no onset yet
+        known = np.count_nonzero(~np.isnan(win_act), axis=-1) >= self._floor_min_blocks
+        blk_floor = np.where(known, blk_floor, np.inf)
         base[s0:s1] = b
         act[s0:s1] = a
         floor[s0:s1] = blk_floor[frame_blk]
         self._hist_lp = seq_lp[-self._base_blocks :]
+        self._hist_still = np.concatenate([self._hist_still, still])[-self._still_blocks :]
         self._hist_act = seq_act[-self._floor_blocks :]
         self._open_blk = int(ids[-1])
         self._open_lp = lp_ext[int(starts_ext[-1]) :].copy()
         self._open_base = blk_base[-1].copy()
         self._open_max_act = float(max_act[-1])
+        self._open_min_act = float(min_act[-1])
 
     def _activity(
         self,
@@ -346,7 +434,7 @@ class FrameStream:
         seq_p = np.concatenate([self._hist_par, max_par[:-1]])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            amp = np.nanmedian(sliding_window_view(seq_p, self._floor_blocks), axis=-1)
+            amp = _nanmedian_last(sliding_window_view(seq_p, self._floor_blocks))
         amp = np.nan_to_num(amp, nan=0.0)[frame_blk]
         excess = np.maximum(0.0, np.abs(par) - self.th.breath_margin * amp)
         self._hist_v = seq_v[-self._floor_blocks :]
@@ -354,13 +442,24 @@ class FrameStream:
         self._open_max_par = float(max_par[-1])
         return np.sqrt((perp * perp).sum(axis=1) + excess * excess) * 1000.0
 
-    def _push_block(self, mean_lp: F64, mean_act: float) -> None:
-        self._hist_lp = np.vstack([self._hist_lp, mean_lp[None, :]])[-self._base_blocks :]
-        self._hist_act = np.append(self._hist_act, mean_act)[-self._floor_blocks :]
+    def _still(self, lp: F64, starts: I64) -> NDArray[np.bool_]:
+        """Per block: does the low-passed acceleration stay within ``still_mg`` (all axes)?"""
+        span = np.maximum.reduceat(lp, starts, axis=0) - np.minimum.reduceat(lp, starts, axis=0)
+        return np.asarray(np.sqrt((span * span).sum(axis=1)) * 1000.0 <= self.th.still_mg)
+
+    def _close_open_block(self) -> None:
+        """Push the finished open block into the histories, then re-acquire if it is due."""
+        open_lp = self._open_lp
+        mean = np.add.reduceat(open_lp, [0], axis=0)[0] / open_lp.shape[0]
+        self._hist_lp = np.vstack([self._hist_lp, mean[None, :]])[-self._base_blocks :]
+        self._hist_act = np.append(self._hist_act, self._open_max_act)[-self._floor_blocks :]
         # the finished block's vote and breathing amplitude: recomputed from its frames
-        vote = _votes(self._open_lp - self._open_base, np.zeros(1, dtype=np.int64))
+        vote = _votes(open_lp - self._open_base, np.zeros(1, dtype=np.int64))
         self._hist_v = np.concatenate([self._hist_v, vote])[-self._floor_blocks :]
         self._hist_par = np.append(self._hist_par, self._open_max_par)[-self._floor_blocks :]
+        still = self._still(open_lp, np.zeros(1, dtype=np.int64))
+        self._hist_still = np.concatenate([self._hist_still, still])[-self._still_blocks :]
+        self._open_blk = None
 
     # -- public -------------------------------------------------------------------------------
     def push(self, t_s: F64, accel_g: F64) -> Frames:

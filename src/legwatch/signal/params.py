@@ -41,6 +41,10 @@ class ThresholdParams:
     #: follows breathing that swells within a few breaths but never drops faster than the long
     #: window allows. 15 s: a leg movement (mostly <= 5 s) fills at most a third of it.
     floor_fast_window_s: float = 15.0
+    #: The floor is known, and onsets are allowed, once this much of a segment (after a long gap,
+    #: or after a re-acquisition) has passed, s: three breaths' worth of 1 s blocks
+    #: give a median the first breath alone cannot.
+    floor_min_s: float = 3.0
     #: Absolute minimum of the high (onset) threshold, mg. MEMS noise after the 4 Hz low-pass and
     #: 0.1 s framing is ~0.5 mg per frame; the sensor-visible definition is 10 mg (issue 2), so the
     #: onset must sit below 10 mg and well above noise.
@@ -68,6 +72,19 @@ class ThresholdParams:
     #: (the leg rarely turns during a BLE dropout of 0.1-5 s, sensing.md); a longer one restarts
     #: them, s. Every gap restarts the low-pass filter and ends any open event.
     keep_state_gap_s: float = 10.0
+    #: A leg that rests this long (s) in an orientation turned by more than ``reacquire_deg``
+    #: from the baseline has changed posture: the baseline, floor and breathing estimates restart
+    #: from the still blocks instead of waiting half the baseline window (12 s) for the median to
+    #: turn. Longer than the hold of nearly all leg movements; a movement is sustained muscle
+    #: contraction, and a hold that is still this long is a new resting position.
+    reacquire_still_s: float = 5.0
+    #: Turn from the baseline that makes a still leg a new posture, degrees (the posture-change
+    #: angle of ``ClassifyParams.posture_deg``).
+    reacquire_deg: float = 12.0
+    #: A 1 s block is still when its low-passed acceleration stays within this range, and the
+    #: still blocks' means must agree within it, mg. Breathing of up to 10 mg amplitude
+    #: (sensing.md) moves the low-passed vector by up to ~17 mg within a second at 0.33 Hz.
+    still_mg: float = 25.0
     #: Detection is switched off where the floor exceeds this, mg (the band is loose, flapping or
     #: moving all the time; MATPLM and S-PLMAD also switch off above a noise ceiling).
     max_floor_mg: float = 40.0
