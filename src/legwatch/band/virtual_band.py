@@ -9,12 +9,17 @@ STATUS on the control point as ``firmware_notes/PROFILE.md`` specifies, and inje
 (lost, corrupted and delayed notifications, disconnects at given band times) so the host side can
 be tested without hardware.
 
-Time model: "band time" runs ``speed`` times faster than the host's monotonic clock from
-:meth:`VirtualBand.start`. Sample ``k`` is produced at band time ``k / rate_hz`` after START; the
-sensor keeps producing while the central is away (the samples then exist only in the ring buffer,
-as on the reference firmware). Live notifications are sent in index order; when the link cannot
-keep up, the backlog waits in the band (as in the sensor FIFO) and the band waits for the Bumble
-host's ACL queue to drain instead of flooding it.
+Time model: "band time" (:class:`BandClock`) runs ``speed`` times faster than the host's
+monotonic clock. Sample ``k`` is produced at band time ``k / rate_hz`` after START; the sensor
+keeps producing while the central is away (the samples then exist only in the ring buffer, as on
+the reference firmware). Live notifications are sent in index order; the band waits for the
+Bumble host's ACL queue to drain instead of flooding it. A real band's radio carries its ~700 B/s
+with a wide margin, so its packets leave within a connection interval of being produced; the
+virtual band's "radio" is this process's CPU, so when the process cannot keep up at ``speed``
+band time holds still (``max_lag_s``) until the band has caught up, instead of letting the band
+fall further and further behind its own sampling schedule. A collector that stamps receive times
+with :meth:`BandClock.__call__` then journals a night whose every clock agrees with the samples,
+however busy the machine was; only the wall time grows.
 
 Typical use (see ``tests/band/test_virtual_link.py``)::
 
@@ -28,13 +33,17 @@ Typical use (see ``tests/band/test_virtual_link.py``)::
 from __future__ import annotations
 
 import asyncio
+import bisect
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import bumble.controller
+import bumble.host
 import numpy as np
-from bumble import gatt
+from bumble import gatt, hci
 from bumble.controller import Controller
 from bumble.core import UUID, AdvertisingData
 from bumble.device import AdvertisingParameters, Connection, Device
@@ -175,6 +184,11 @@ class VirtualBandConfig:
     max_pending_acl : int
         ACL packets the band lets queue in its Bumble host before it waits for the link to
         drain. Default 32 (half of the emulated controller's 64 buffers).
+    max_lag_s : float
+        Band seconds of produced samples the band may hold unsent before band time stops
+        (:class:`BandClock`) until they are sent. Default 2 s: 8 packets of the reference band,
+        far above the one 30-50 ms connection interval a real band's packets wait
+        (ble-and-data.md), and below the collector's 5-s live hold-back.
     firmware_version : tuple of int
         (major, minor, patch) in the status record. Default (1, 0, 0).
     battery_pct : int or None
@@ -193,6 +207,7 @@ class VirtualBandConfig:
     ring_buffer_s: float = 120.0
     tick_s: float = 0.005
     max_pending_acl: int = 32
+    max_lag_s: float = 2.0
     firmware_version: tuple[int, int, int] = (1, 0, 0)
     battery_pct: int | None = 80
     battery_mv: int = 3900
@@ -210,11 +225,95 @@ class VirtualBandConfig:
             raise ParameterError("ring_buffer_s", "a duration > 0 s", self.ring_buffer_s)
         if not self.tick_s > 0:
             raise ParameterError("tick_s", "a duration > 0 s", self.tick_s)
+        if not self.max_lag_s > 0:
+            raise ParameterError("max_lag_s", "a band time > 0 s", self.max_lag_s)
 
     @property
     def name(self) -> str:
         """``legwatch-XXXX``: the last two bytes of the address (PROFILE.md §1)."""
         return "legwatch-" + self.address.replace(":", "")[-4:].upper()
+
+
+class BandClock:
+    """Band time of a virtual band: ``speed`` times the host's monotonic clock, except while
+    the band holds it because it is behind (see the module docstring).
+
+    Calling the clock with a host ``time.monotonic_ns()`` stamp gives that instant on the band's
+    time scale, as nanoseconds from the same origin as the host clock: what a collector journals
+    as receive times (``Collector(clock=...)``) so that an accelerated night replays as the
+    night it simulates. Holds are never undone, so the mapping is monotonic, and a stamp taken
+    before a hold maps to the same value before and after it (the holds are kept, the oldest
+    dropped beyond ``MAX_HOLDS``; stamps reach the collector within milliseconds).
+
+    Parameters
+    ----------
+    speed : float
+        Band seconds per host second while the band keeps up.
+    """
+
+    MAX_HOLDS: Final = 4096
+
+    def __init__(self, speed: float) -> None:
+        if not speed > 0:
+            raise ParameterError("speed", "a factor > 0", speed)
+        self.speed = float(speed)
+        self.origin_ns = time.monotonic_ns()
+        #: Unix ns minus host monotonic ns (the collector's start-time estimate needs it).
+        self.unix_offset_ns = time.time_ns() - self.origin_ns
+        self._hold_from_ns: int | None = None
+        self._hold_starts: list[int] = []  # host ns, closed holds, in order
+        self._hold_ends: list[int] = []
+        self._held_after: list[int] = []  # host ns held from the origin to each hold's end
+        self._held_before_kept = 0  # host ns held in the holds dropped from the lists
+        self.holds = 0
+        self.held_s = 0.0
+
+    @property
+    def holding(self) -> bool:
+        return self._hold_from_ns is not None
+
+    def hold(self) -> None:
+        """Stop band time now (no-op while already held)."""
+        if self._hold_from_ns is None:
+            self._hold_from_ns = time.monotonic_ns()
+
+    def release(self) -> None:
+        """Let band time run again from where it stopped."""
+        start = self._hold_from_ns
+        if start is None:
+            return
+        end = max(time.monotonic_ns(), start)
+        self._hold_from_ns = None
+        held = (self._held_after[-1] if self._held_after else self._held_before_kept) + end - start
+        self._hold_starts.append(start)
+        self._hold_ends.append(end)
+        self._held_after.append(held)
+        self.holds += 1
+        self.held_s = held / 1e9
+        if len(self._hold_ends) > 2 * self.MAX_HOLDS:
+            cut = len(self._hold_ends) - self.MAX_HOLDS
+            self._held_before_kept = self._held_after[cut - 1]
+            del self._hold_starts[:cut], self._hold_ends[:cut], self._held_after[:cut]
+
+    def _held_ns(self, host_ns: int) -> int:
+        """Host ns spent in holds between the origin and ``host_ns``."""
+        i = bisect.bisect_right(self._hold_ends, host_ns)
+        held = self._held_after[i - 1] if i else self._held_before_kept
+        if i < len(self._hold_starts):
+            return held + max(0, host_ns - self._hold_starts[i])
+        if self._hold_from_ns is not None:
+            return held + max(0, host_ns - self._hold_from_ns)
+        return held
+
+    def band_s(self, host_ns: int | None = None) -> float:
+        """Band seconds since the origin at host time ``host_ns`` (default now)."""
+        host_ns = time.monotonic_ns() if host_ns is None else host_ns
+        return (host_ns - self.origin_ns - self._held_ns(host_ns)) * self.speed / 1e9
+
+    def __call__(self, host_ns: int) -> int:
+        """Host monotonic ns -> band time in ns on the host clock's origin (journal time)."""
+        elapsed = host_ns - self.origin_ns - self._held_ns(host_ns)
+        return self.origin_ns + round(elapsed * self.speed)
 
 
 @dataclass
@@ -234,6 +333,55 @@ class BandCounters:
     commands: int = 0
 
 
+class QuietController(Controller):
+    """Bumble's emulated controller without the cost of debug lines nobody reads.
+
+    bumble 0.0.236 builds an f-string of every HCI packet (colours, every field) for
+    ``logger.debug`` before the logger drops it: with the host's, about a third of the CPU of a
+    virtual night (cProfile of ``legwatch demo``). ACL data, the per-notification traffic, skips
+    that formatting unless ``bumble.controller``'s debug log is on; everything else goes through
+    Bumble unchanged.
+    """
+
+    def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if isinstance(packet, hci.HCI_AclDataPacket) and not _debug(bumble.controller.logger):
+            self.on_hci_acl_data_packet(packet)
+        else:
+            super().on_hci_packet(packet)
+
+    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if self.host is None or _debug(bumble.controller.logger):
+            super().send_hci_packet(packet)
+        else:
+            asyncio.get_running_loop().call_soon(self.host.on_packet, bytes(packet))
+
+
+class QuietHost(Host):
+    """Bumble's host without the eager debug formatting of ACL data and events (see
+    :class:`QuietController`); a snooper or an enabled ``bumble.host`` debug log gets Bumble's
+    own path."""
+
+    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if self.snooper or self.hci_sink is None or _debug(bumble.host.logger):
+            super().send_hci_packet(packet)
+        else:
+            self.hci_sink.on_packet(bytes(packet))
+
+    def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if self.snooper or _debug(bumble.host.logger):
+            super().on_hci_packet(packet)
+        elif isinstance(packet, hci.HCI_AclDataPacket):
+            self.on_hci_acl_data_packet(packet)
+        elif isinstance(packet, hci.HCI_Event):
+            self.on_hci_event_packet(packet)
+        else:
+            super().on_hci_packet(packet)
+
+
+def _debug(log: logging.Logger) -> bool:
+    return log.isEnabledFor(logging.DEBUG)
+
+
 def make_controller_device(
     link: LocalLink, address: str, name: str | None = None
 ) -> tuple[Controller, Device]:
@@ -242,10 +390,12 @@ def make_controller_device(
     The controller gets 251-byte LE ACL buffers (data length extension, as on an nRF52840 or a
     current host adapter), so a 244-byte notification is not cut into 27-byte ACL fragments.
     """
-    controller = Controller(f"ctl-{address}", link=link, public_address=address)
+    controller = QuietController(f"ctl-{address}", link=link, public_address=address)
     controller.le_acl_data_packet_length = LE_ACL_PACKET_LENGTH
     device = Device(
-        name=name, address=Address(address), host=Host(controller, AsyncPipeSink(controller))
+        name=name,
+        address=Address(address),
+        host=QuietHost(controller, AsyncPipeSink(controller)),
     )
     return controller, device
 
@@ -295,8 +445,9 @@ class VirtualBand:
         self._counts: NDArray[np.int16] | None = None
         self._range_code = 2
         self._streaming = False
-        self._start_host_s = 0.0  # host monotonic time of START
-        self._boot_host_s = time.monotonic()
+        #: Band time; a collector journaling on band time stamps with it.
+        self.clock = BandClock(self.config.speed)
+        self._start_band_s = 0.0  # band time of START
         self._clock_offset_us = 0  # device time = band time since boot + offset
         self._clock_synced = False
         self._produced = 0  # samples the sensor has produced since START
@@ -378,6 +529,7 @@ class VirtualBand:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.clock.release()  # a loop cancelled while behind leaves no hold behind
         self._loop_task = None
         self._tasks.clear()
         if self._connection is not None:
@@ -486,13 +638,13 @@ class VirtualBand:
     # -- firmware ------------------------------------------------------------------------------
     def _band_time_s(self) -> float:
         """Band seconds since boot."""
-        return (time.monotonic() - self._boot_host_s) * self.config.speed
+        return self.clock.band_s()
 
     def _device_time_us(self, band_s: float) -> int:
         return max(0, round(band_s * 1e6) + self._clock_offset_us)
 
     def _since_start_s(self) -> float:
-        return (time.monotonic() - self._start_host_s) * self.config.speed
+        return self.clock.band_s() - self._start_band_s
 
     def _ring_capacity(self) -> int:
         return max(1, round(self.config.ring_buffer_s * self.rate_hz))
@@ -537,7 +689,7 @@ class VirtualBand:
                 self._range_code = rng
                 self._counts = quantise_counts(self._source_g, rng)
                 self._streaming = True
-                self._start_host_s = time.monotonic()
+                self._start_band_s = self.clock.band_s()
                 self._produced = self._next_live = self._sequence = 0
                 self._backfill = []
                 faults = self.config.faults
@@ -602,7 +754,7 @@ class VirtualBand:
         assert self._counts is not None
         if self._clock_synced:
             flags |= PacketFlags.CLOCK_SYNCED
-        start_band_s = (self._start_host_s - self._boot_host_s) * self.config.speed
+        start_band_s = self._start_band_s
         packet = BandPacket(
             flags=flags,
             sequence=self._sequence,
@@ -648,6 +800,16 @@ class VirtualBand:
         if backfill:
             self.counters.backfill_packets_sent += 1
 
+    async def _drain(self) -> None:
+        """Wait until the Bumble host has handed every queued notification to the link."""
+        connection = self._connection
+        if connection is None:
+            return
+        queue = self.device.host.get_data_packet_queue(connection.handle)
+        if queue is not None and queue.pending:
+            with contextlib.suppress(ValueError):  # the connection went away meanwhile
+                await queue.drain(connection.handle)
+
     async def _check_disconnect(self) -> None:
         now_s = self._since_start_s()
         due = False
@@ -670,6 +832,7 @@ class VirtualBand:
     async def _run(self) -> None:
         """The sensor loop: produce samples, notify live packets, interleave backfill."""
         spp = self.config.samples_per_packet
+        max_lag_n = max(spp, round(self.config.max_lag_s * self.rate_hz))
         while True:
             await asyncio.sleep(self.config.tick_s)
             if self._counts is None:
@@ -678,6 +841,8 @@ class VirtualBand:
             total = self._counts.shape[0]
             while True:
                 live_due = self._produced - self._next_live
+                if live_due > max_lag_n:
+                    self.clock.hold()  # behind schedule: time waits until the backlog is sent
                 # A full FIFO watermark, or the tail of a finished source.
                 live = live_due >= spp or (
                     live_due > 0 and self._produced >= total and self._streaming
@@ -697,6 +862,9 @@ class VirtualBand:
                         flags |= PacketFlags.BACKFILL_END
                     await self._send(self._build(first, count, flags), backfill=True)
                 self._advance()
+            if self.clock.holding:
+                await self._drain()  # what was sent while behind leaves before time runs on
+            self.clock.release()
             if self._streaming and self._since_start_s() >= self._next_status_s:
                 self._next_status_s += self.config.status_interval_s
                 self._notify_status_soon()

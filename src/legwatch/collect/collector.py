@@ -626,6 +626,17 @@ class BandIngest:
 # -- the asyncio orchestration ---------------------------------------------------------------
 
 
+class JournalClock(Protocol):
+    """Maps a host receive stamp (``time.monotonic_ns()``) to the time journaled for it, ns.
+
+    ``unix_offset_ns`` is Unix time minus journal time at the collector's start.
+    """
+
+    unix_offset_ns: int
+
+    def __call__(self, rx_ns: int, /) -> int: ...
+
+
 class _ScaledClock:
     """Host monotonic ns -> journal clock ns (stretched by ``speed`` around the anchor)."""
 
@@ -661,6 +672,11 @@ class Collector:
         ``on_status(snapshot)`` every tick: {band_id: counters} plus "night" metadata.
     raw : bool
         Also pass every raw notification to the publisher (MQTT ``accel`` topic).
+    clock : JournalClock, optional
+        What receive times are journaled as. Default: the host clock, stretched by
+        ``params.clock_speed``. A virtual band's own clock
+        (:class:`~legwatch.band.virtual_band.BandClock`) journals its night on band time even
+        when the band had to slow down.
     """
 
     def __init__(
@@ -674,6 +690,7 @@ class Collector:
         publisher: Publisher | None = None,
         on_status: Callable[[dict[str, Any]], None] | None = None,
         raw: bool = False,
+        clock: JournalClock | None = None,
     ) -> None:
         if not bands:
             raise ParameterError("bands", "at least one BandSpec", bands)
@@ -687,7 +704,7 @@ class Collector:
         self.raw = raw
         self._on_status = on_status
         self._link_factory = link_factory or ble_link_factory()
-        self.clock = _ScaledClock(self.params.clock_speed)
+        self.clock: JournalClock = clock or _ScaledClock(self.params.clock_speed)
         self.ingests: dict[str, BandIngest] = {}
         self.links: dict[str, BandSource | None] = {}
         for spec in self.bands:

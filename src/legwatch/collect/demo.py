@@ -7,8 +7,10 @@ which journals it like a real night. The night is then replayed from the journal
 (:func:`~legwatch.nights.analysis.analyze_night`) and reported
 (:func:`~legwatch.report.write_night_report`).
 
-Receive times are journaled on the band's time scale (``CollectorParams.clock_speed = speed``),
-so the accelerated night replays as the 8-hour night it simulates.
+Receive times are journaled on the band's own clock (``Collector(clock=band.clock)``, a
+:class:`~legwatch.band.virtual_band.BandClock`), so the accelerated night replays as the 8-hour
+night it simulates; on a machine too busy for ``speed`` that clock slows with the band, and the
+night takes longer instead of coming out mis-timed.
 """
 
 from __future__ import annotations
@@ -34,13 +36,19 @@ RATE_HZ = 104.0
 
 @dataclass(frozen=True)
 class VirtualRun:
-    """What recording a virtual night took."""
+    """What recording a virtual night took.
+
+    ``held_s`` is the host time the band's clock stood still because the process could not keep
+    up with ``speed`` (:class:`~legwatch.band.virtual_band.BandClock`), ``holds`` how often.
+    """
 
     summary: dict[str, Any]
     wall_s: float
     notifications: int
     band_counters: Any
     finished: bool
+    held_s: float = 0.0
+    holds: int = 0
 
 
 async def record_virtual_night(
@@ -76,7 +84,6 @@ async def record_virtual_night(
     band_config = band_config or VirtualBandConfig()
     band_config = replace(band_config, speed=speed)
     params = params or CollectorParams()
-    params = replace(params, clock_speed=speed)
     link = LocalLink()
     band = VirtualBand(link, source, RATE_HZ, band_config)
     central = BumbleCentral(link)
@@ -102,6 +109,7 @@ async def record_virtual_night(
         publisher=publisher,
         on_status=on_status,
         raw=raw,
+        clock=band.clock,
     )
     stop = asyncio.Event()
     ingest = collector.ingests[band_id]
@@ -132,7 +140,15 @@ async def record_virtual_night(
         await asyncio.gather(watcher, return_exceptions=True)
         await band.stop()
     wall_s = time.perf_counter() - t0
-    return VirtualRun(summary, wall_s, ingest.stats.notifications, band.counters, finished)
+    return VirtualRun(
+        summary,
+        wall_s,
+        ingest.stats.notifications,
+        band.counters,
+        finished,
+        held_s=band.clock.held_s,
+        holds=band.clock.holds,
+    )
 
 
 @dataclass(frozen=True)
