@@ -24,8 +24,10 @@ virtual bands) and a :class:`BandIngest`, the synchronous heart of the collector
    first; whatever arrives later is only in the journal (replay sees it);
 6. final events are journaled and handed to the publisher (MQTT, optional).
 
-A one-second ticker commits the journal (:meth:`~legwatch.collect.store.NightStore.flush_if_due`),
-builds a status snapshot per band and passes it to ``on_status`` (the CLI draws it) and the
+A committer checks the journal four times a second
+(:meth:`~legwatch.collect.store.NightStore.flush_if_due`: a commit at least every 0.5 s while rows
+wait, so a SIGKILL loses less than the last 1 s received); a one-second ticker builds a status
+snapshot per band and passes it to ``on_status`` (the CLI draws it) and the
 publisher. On stop each link sends STOP and disconnects, the detectors are flushed, a night
 summary is journaled, written beside the store (``summary.json``) and published, and the store is
 closed. A restarted collector continues the same night: the journal tells each band where it was
@@ -80,8 +82,11 @@ class CollectorParams:
     Attributes
     ----------
     tick_s : float
-        Host seconds between two ticks (journal commit check, status snapshot). Default 1 s: the
-        store's commit interval, so a SIGKILL loses at most ~1 s (store.py, "Durability").
+        Host seconds between two status snapshots (CLI line, MQTT status). Default 1 s.
+    commit_check_s : float
+        Host seconds between two journal commit checks. Default 0.25 s: with the store's
+        0.5-s commit interval a received row waits at most ~0.75 s plus one commit, under the
+        1 s a SIGKILL may lose (store.py, "Durability").
     status_journal_every_s : float
         Host seconds between two status snapshots written to the journal. Default 60 s (the
         band's own status interval, PROFILE.md §4).
@@ -121,6 +126,7 @@ class CollectorParams:
     """
 
     tick_s: float = 1.0
+    commit_check_s: float = 0.25
     status_journal_every_s: float = 60.0
     holdback_s: float = 5.0
     detect_batch_s: float = 10.0
@@ -137,6 +143,7 @@ class CollectorParams:
     def __post_init__(self) -> None:
         for name in (
             "tick_s",
+            "commit_check_s",
             "status_journal_every_s",
             "detect_batch_s",
             "backfill_retry_s",
@@ -745,6 +752,7 @@ class Collector:
             for spec in self.bands
         }
         ticker = asyncio.create_task(self._tick(stop), name="collector ticker")
+        committer = asyncio.create_task(self._commit(stop), name="journal committer")
         try:
             await stop.wait()
             await asyncio.wait(
@@ -752,9 +760,9 @@ class Collector:
                 timeout=self.params.stop_timeout_s + 2 * self.params.tick_s,
             )
         finally:
-            for task in (*band_tasks.values(), ticker):
+            for task in (*band_tasks.values(), ticker, committer):
                 task.cancel()
-            await asyncio.gather(*band_tasks.values(), ticker, return_exceptions=True)
+            await asyncio.gather(*band_tasks.values(), ticker, committer, return_exceptions=True)
             self.summary = self._finalise()
         return self.summary
 
@@ -847,11 +855,18 @@ class Collector:
                     )
                     ingest.abandon(first, count)
 
+    async def _commit(self, stop: asyncio.Event) -> None:
+        """Commit waiting rows on time even when no notification comes to trigger it (a band
+        that went away leaves its last packets buffered otherwise)."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.params.commit_check_s)
+            self.store.flush_if_due()
+
     async def _tick(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.params.tick_s)
-            self.store.flush_if_due()
             snapshot = self.status()
             now = time.monotonic()
             journal = now - self._last_status_journal >= self.params.status_journal_every_s
