@@ -215,8 +215,8 @@ def listen(
 def demo(
     hours: Annotated[float, typer.Option(help="Length of the simulated night, hours.")] = 8.0,
     speed: Annotated[
-        float, typer.Option(help="Times faster than real time (240: 8 h in ~2 min).")
-    ] = 240.0,
+        float, typer.Option(help="Times faster than real time (720: 8 h in ~40-50 s).")
+    ] = 720.0,
     seed: Annotated[int, typer.Option(help="Seed of the simulated night.")] = 1,
     out_root: Annotated[Path, typer.Option("--out", "-o", help="Folder of the nights.")] = Path(
         "recordings"
@@ -252,7 +252,8 @@ def demo(
     out.print(
         f"LM/h {ix['lm_per_h']:.1f}, PLM/h {ix['plm_per_h']:.1f}, spasms/h "
         f"{ix['spasms_per_h']:.1f}  ({hours:g} h recorded in {result.record_wall_s:.0f} s, "
-        f"{result.notifications} notifications)"
+        f"{result.notifications} notifications; {result.total_wall_s:.0f} s in all with the "
+        f"analysis and the report)"
     )
     out.print(f"night:  {result.night_dir}")
     out.print(f"report: {result.report_html}")
