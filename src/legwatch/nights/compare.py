@@ -332,16 +332,7 @@ class Comparison:
             f"Per hour of: {self.denominator}.",
         ]
         if self.trial is not None:
-            t = self.trial
-            if math.isfinite(t.p_rr_below_08):
-                lines.append(f"Chance of at least 20% fewer: {t.p_rr_below_08:.0%}.")
-            if t.randomisation is not None:
-                lines.append(
-                    f"Randomisation test p = {t.randomisation.p_value:.3f} "
-                    f"({t.randomisation.n_pairs} pairs)."
-                )
-            if t.nights_still_needed:
-                lines.append(f"About {t.nights_still_needed} more nights would settle it.")
+            lines.extend(self.trial.evidence_lines())
         lines.extend(self.messages)
         for p in self.excluded:
             lines.append(f"Excluded {p.night} ({p.file or 'no file'}): {p.reason}.")

@@ -156,6 +156,18 @@ class TrialResult:
                 f"{self.ci95[0]:.2f}-{self.ci95[1]:.2f}, i.e. {lo:+.0%} to {hi:+.0%} change "
                 f"counted as fewer), {self.n_nights_technique} vs {self.n_nights_control} nights."
             )
+        lines.extend(self.evidence_lines())
+        lines.extend(self.messages)
+        for ex in self.excluded:
+            lines.append(f"Excluded night {ex.night_index}: {ex.reason}.")
+        lines.append("This does not prove cause.")
+        return "\n".join(lines)
+
+    def evidence_lines(self) -> list[str]:
+        """The chance of a worthwhile drop, the randomisation test and the nights still needed,
+        in plain lines (the trial summary and the comparison summary share them)."""
+        lines = []
+        if math.isfinite(self.p_rr_below_08):
             lines.append(f"Chance of at least 20% fewer: {self.p_rr_below_08:.0%}.")
         if self.randomisation is not None:
             lines.append(
@@ -164,11 +176,7 @@ class TrialResult:
             )
         if self.nights_still_needed:
             lines.append(f"About {self.nights_still_needed} more nights would settle it.")
-        lines.extend(self.messages)
-        for ex in self.excluded:
-            lines.append(f"Excluded night {ex.night_index}: {ex.reason}.")
-        lines.append("This does not prove cause.")
-        return "\n".join(lines)
+        return lines
 
 
 @dataclass(frozen=True)
