@@ -68,7 +68,7 @@ def test_a_held_leg_movement_is_not_taken_for_a_new_posture(hold_s: float) -> No
 @pytest.mark.parametrize("chunk", [1, 17, 50, 333])
 def test_reacquisition_is_chunk_invariant(chunk: int) -> None:
     """Streaming in any chunk size gives the offline events and envelope, bit for bit, on a night
-    with many posture changes (so re-acquisitions fall at every position inside a chunk)."""
+    with many posture changes (so re-acquisitions fall at many positions inside the chunks)."""
     cfg = synth.scenario("many_posture", 5, hours=0.3 if chunk == 1 else 0.6)
     rec = synth.simulate_night(cfg).recordings["left"]
     offline = detect_movements(rec)

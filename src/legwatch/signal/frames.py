@@ -143,7 +143,9 @@ class FrameStream:
         self._floor_blocks = max(1, round(self.th.floor_window_s / self.p.block_s))
         self._fast_blocks = max(1, min(self._floor_blocks, round(self.th.floor_fast_window_s)))
         self._floor_min_blocks = max(1, round(self.th.floor_min_s / self.p.block_s))
-        self._still_blocks = max(1, min(self._base_blocks, round(self.th.reacquire_still_s)))
+        self._still_blocks = max(
+            1, min(self._base_blocks, round(self.th.reacquire_still_s / self.p.block_s))
+        )
         self._cos_reacquire = float(np.cos(np.radians(self.th.reacquire_deg)))
         # sample-level state
         self._zi: F64 | None = None
@@ -266,14 +268,13 @@ class FrameStream:
         # themselves, in one pass, so chunk boundaries cannot change a single bit of it
         self._open_lp: F64 = np.empty((0, 3))
         self._open_max_act = 0.0
-        self._open_min_act = np.inf
 
     def _reacquire(self) -> None:
         """The leg has come to rest in a new orientation: start the slow statistics afresh.
 
         The baseline becomes the still blocks' median at once instead of after half its window;
         the noise floor and the breathing direction, both measured against the old orientation,
-        restart empty (no onset until the next block completes).
+        restart empty (no onset until ``floor_min_s`` of blocks have completed).
         """
         still = self._hist_lp[-self._still_blocks :].copy()
         self._hist_lp = np.full((self._base_blocks, 3), np.nan)
@@ -366,12 +367,9 @@ class FrameStream:
         # slow oscillation; the median over a minute of per-second maxima sits near its peaks, so
         # thresholds above it reject breathing while a movement in a few blocks cannot raise it.
         max_act = np.maximum.reduceat(a, starts)
-        min_act = np.minimum.reduceat(a, starts)
         if cont:
             max_act[0] = max(max_act[0], self._open_max_act)
-            min_act[0] = min(min_act[0], self._open_min_act)
-        swing = max_act
-        seq_act = np.concatenate([self._hist_act, swing[:-1]])
+        seq_act = np.concatenate([self._hist_act, max_act[:-1]])
         win_act = sliding_window_view(seq_act, self._floor_blocks)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -392,7 +390,6 @@ class FrameStream:
         self._open_lp = lp_ext[int(starts_ext[-1]) :].copy()
         self._open_base = blk_base[-1].copy()
         self._open_max_act = float(max_act[-1])
-        self._open_min_act = float(min_act[-1])
 
     def _activity(
         self,
@@ -448,7 +445,8 @@ class FrameStream:
         return np.asarray(np.sqrt((span * span).sum(axis=1)) * 1000.0 <= self.th.still_mg)
 
     def _close_open_block(self) -> None:
-        """Push the finished open block into the histories, then re-acquire if it is due."""
+        """Push the finished open block into the histories (``_slow_run`` then checks whether
+        re-acquisition is due at it)."""
         open_lp = self._open_lp
         mean = np.add.reduceat(open_lp, [0], axis=0)[0] / open_lp.shape[0]
         self._hist_lp = np.vstack([self._hist_lp, mean[None, :]])[-self._base_blocks :]
