@@ -45,7 +45,7 @@ PERIODICITY_DEFINITION = (
 )
 
 
-# -- input checks ------------------------------------------------------------------------------
+# -- leg movements cut by dropouts --------------------------------------------------------------
 #: Kinds that may be the second half of a leg movement cut by a dropout: a part too short or too
 #: small to stand alone, or a leg movement itself.
 _JOINABLE = ("lm", "short")
@@ -109,6 +109,7 @@ def join_across_dropouts(
     return joined.subset(keep)
 
 
+# -- input checks ------------------------------------------------------------------------------
 def _check_recording(rec: Recording) -> tuple[float, list[str]]:
     """Refuse what cannot be analysed; return the static gain correction and warnings."""
     warnings: list[str] = []
