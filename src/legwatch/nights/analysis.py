@@ -154,21 +154,6 @@ def _check_recording(rec: Recording) -> tuple[float, list[str]]:
     return gain, warnings
 
 
-def _blind(det: Detection) -> list[Interval]:
-    """Where detection was off and no detected movement covers the time.
-
-    The floor rises during a large movement, so detection switches off while a posture change
-    is still under way. That movement was seen and classified, and no leg movement can start
-    inside it, so only the rest is blind: left out of the hours, and a hole that may break a
-    series. Counting the covered part too made a short dropout right after a turn-over (a 3 s
-    gap plus 2 s of a detected posture change) look like a 5 s hole and cut a series the
-    truth kept whole.
-    """
-    ev = det.events
-    covered = [(float(a), float(a + d)) for a, d in zip(ev.onset_s, ev.duration_s, strict=True)]
-    return subtract(list(det.detection_off), covered)
-
-
 def _off_body(det: Detection) -> list[Interval]:
     """Stretches where the band lay still off the body (no breathing micro-motion)."""
     env = det.envelope
@@ -492,7 +477,7 @@ def analyze_night(
         off_body = [(a + offset, b + offset) for a, b in _off_body(det)]
         span = [(float(rec.t_s[0]) + offset, float(rec.t_s[-1]) + offset)]
         holes = [(g.start_s + offset, g.end_s + offset) for g in rec.gaps]
-        holes += [(a + offset, b + offset) for a, b in _blind(det)]
+        holes += [(a + offset, b + offset) for a, b in det.detection_off]
         analysable = subtract(span, holes + off_body)
         for a, b in off_body:
             warnings.append(
