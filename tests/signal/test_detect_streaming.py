@@ -36,13 +36,20 @@ def test_streaming_equals_offline(seed: int, chunk: int) -> None:
 
 
 def test_each_event_is_emitted_within_one_second_of_its_offset() -> None:
-    rec = synth.simulate_night(synth.scenario("nominal", 35, hours=0.5)).recordings["left"]
+    rec = synth.simulate_night(synth.scenario("nominal", 35, hours=1.5)).recordings["left"]
     det = StreamingDetector(rec.fs_effective_hz, rec.side)
     chunk = max(1, round(rec.fs_effective_hz / 4))  # a packet every 250 ms
-    lags = []
+    lags, turn_lags = [], []
     for i in range(0, rec.n_samples, chunk):
         now = rec.t_s[min(i + chunk, rec.n_samples) - 1]
         out = det.push(rec.t_s[i : i + chunk], rec.accel_g[i : i + chunk])
-        lags += (now - out.offset_s[~out.props["at_gap"].astype(bool)]).tolist()
+        lag = now - out.offset_s
+        timed = ~out.props["at_gap"].astype(bool)
+        turn = out.kind == "posture_change"
+        lags += lag[timed & ~turn].tolist()
+        turn_lags += lag[timed & turn].tolist()
     assert len(lags) > 5
     assert max(lags) <= 1.0
+    # a posture change waits until it cannot be the first half of a held movement
+    assert turn_lags
+    assert max(turn_lags) <= det.params.thresholds.reacquire_still_s + 1.0

@@ -51,10 +51,36 @@ def test_a_leg_movement_soon_after_a_turn_is_found() -> None:
     kinds = _kinds(rec)
     assert [k for _, k in kinds] == ["posture_change", "lm"], kinds
     assert abs(kinds[1][0] - 130.0) < 0.5
-    # without re-acquisition the baseline needs half its 24 s window: the movement is swallowed
-    slow = DetectorParams()
-    slow = replace(slow, thresholds=replace(slow.thresholds, reacquire_still_s=24.0))
-    assert "lm" not in [k for _, k in _kinds(rec, slow)]
+    # the provisional reference alone finds it (re-acquisition slowed to half the 24 s window)
+    p = DetectorParams()
+    slow = replace(p, thresholds=replace(p.thresholds, reacquire_still_s=24.0))
+    assert [k for _, k in _kinds(rec, slow)] == ["posture_change", "lm"]
+    # without either, the baseline needs half its window to turn: the movement is swallowed
+    neither = replace(slow, thresholds=replace(slow.thresholds, settle_mg=0.0))
+    assert "lm" not in [k for _, k in _kinds(rec, neither)]
+
+
+@pytest.mark.parametrize("after_s", [0.8, 1.5, 3.0])
+def test_a_leg_movement_straight_after_a_turn_is_found_and_emitted_on_time(after_s: float) -> None:
+    """No still second between the turn and the movement, so re-acquisition cannot help: the
+    provisional reference must, and the movement is still emitted within 1 s of its offset."""
+    turn_end = 121.5
+    rec = _night(turn_deg=60.0, lm_at_s=turn_end + after_s, lm_deg=15.0, hold_s=0.5)
+    det = StreamingDetector(rec.fs_effective_hz, rec.side)
+    chunk = round(FS_HZ / 4)
+    got = []
+    for i in range(0, rec.n_samples, chunk):
+        out = det.push(rec.t_s[i : i + chunk], rec.accel_g[i : i + chunk])
+        now = float(rec.t_s[min(i + chunk, rec.n_samples) - 1])
+        got += [
+            (float(o), float(o + d), str(k), now)
+            for o, d, k in zip(out.onset_s, out.duration_s, out.kind, strict=True)
+        ]
+    kinds = [k for _, _, k, _ in got]
+    assert kinds == ["posture_change", "lm"], got
+    onset, offset, _, emitted = got[1]
+    assert abs(onset - (turn_end + after_s)) < 0.5
+    assert emitted - offset <= 1.0
 
 
 @pytest.mark.parametrize("hold_s", [0.5, 2.0, 3.5])

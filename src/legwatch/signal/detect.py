@@ -129,6 +129,7 @@ class StreamingDetector:
         self._start = 0
         self._off_runs: list[tuple[float, float]] = []  # detection switched off (s)
         self._off_open: float | None = None
+        self._pending: dict[str, Any] | None = None  # a posture change held back (_join_held)
         self.frames_seen = 0
         self._env: list[tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]] = []
 
@@ -232,6 +233,7 @@ class StreamingDetector:
         if final:
             self._buf = Frames.empty()
             self._start = 0
+            earliest_next_s = np.inf
         else:
             if open_at is not None:
                 new_start = open_at
@@ -243,6 +245,10 @@ class StreamingDetector:
             keep_from = max(0, new_start - self._pre_n)
             self._buf = buf.slice(keep_from, n)
             self._start = new_start - keep_from
+            # a later event's onset lies after this (interpolation reaches one frame back)
+            k_next = int(buf.k[new_start]) if new_start < n else int(buf.k[-1]) + 1
+            earliest_next_s = (k_next - 1) * self._frame_s - self._stream.delay_s
+        events = self._join_held(events, earliest_next_s, final)
         if not events:
             return EventTable.empty(PROPS)
         return EventTable.from_records(events, prop_names=PROPS)
@@ -271,11 +277,11 @@ class StreamingDetector:
         # resting orientation before vs after
         before = buf.base[i_on]
         if c.closed_by_gap:
+            after = before
             tilt = 0.0
         else:
             after = buf.lp[i_off : i_off + self._after_n].mean(axis=0)
-            cosang = float(before @ after) / (np.linalg.norm(before) * np.linalg.norm(after))
-            tilt = float(np.degrees(np.arccos(np.clip(cosang, -1.0, 1.0))))
+            tilt = _angle_deg(before, after)
         j0 = max(0, i_on - 1)
         jerk = float(buf.jerk[j0:i_off].max())
         raw_dev = buf.raw[j0:i_off] - before
@@ -286,7 +292,6 @@ class StreamingDetector:
         mag_ratio = float(np.abs(mag - np.linalg.norm(before)).max()) * 1000.0 / max(peak, 1e-9)
         lf_energy = float(((ev_a / 1000.0) ** 2).sum())
         hf_energy = float(buf.hf2[i_on:i_off].sum())
-        hf_ratio = hf_energy / lf_energy if lf_energy > 0 else np.inf
         cycles = _oscillation_cycles(buf.lp[i_on:i_off] - before)
         w = self._morph_n
         if ev_a.size >= w:
@@ -294,6 +299,40 @@ class StreamingDetector:
             morph = bool((np.median(windows, axis=1) >= low[i_on : i_off - w + 1]).any())
         else:
             morph = False
+        return self._event(
+            onset,
+            duration,
+            peak,
+            peak_raw,
+            tilt,
+            jerk,
+            (lf_energy, hf_energy),
+            cycles,
+            morph,
+            mag_ratio,
+            c.closed_by_gap,
+            (before.copy(), after.copy()),
+        )
+
+    def _event(
+        self,
+        onset: float,
+        duration: float,
+        peak: float,
+        peak_raw: float,
+        tilt: float,
+        jerk: float,
+        energy: tuple[float, float],
+        cycles: float,
+        morph: bool,
+        mag_ratio: float,
+        at_gap: bool,
+        rest: tuple[F64, F64],
+    ) -> dict[str, Any]:
+        """An event's record, classified. Keys starting with "_" are kept for joining the two
+        halves of a held movement (:meth:`_join_held`) and are not part of the table."""
+        lf_energy, hf_energy = energy
+        hf_ratio = hf_energy / lf_energy if lf_energy > 0 else np.inf
         features = {
             "duration_s": duration,
             "peak_mg": peak,
@@ -318,8 +357,72 @@ class StreamingDetector:
             "cycles": cycles,
             "magnitude_ratio": mag_ratio,
             "morphology_ok": morph,
-            "at_gap": c.closed_by_gap,
+            "at_gap": at_gap,
+            "_peak_raw": peak_raw,
+            "_energy": energy,
+            "_rest": rest,
         }
+
+    def _join_held(
+        self, events: list[dict[str, Any]], earliest_next_s: float, final: bool
+    ) -> list[dict[str, Any]]:
+        """Hold back each posture change until it is clear it was not half of a held movement.
+
+        A leg movement held longer than ``settle_s`` in an orientation turned by more than
+        ``reacquire_deg`` looks, with the provisional reference (``frames.FrameStream``), like a
+        turn followed by a turn back. An event that starts within ``reacquire_still_s`` of a
+        posture change's offset and brings the leg back within ``posture_deg`` of where it
+        rested before is joined to it, and the whole is classified again. A posture change is
+        released as soon as no later event can join it (``earliest_next_s``, the earliest onset
+        a later event can still have, is past the window): only posture changes wait, every
+        other event is emitted on time.
+        """
+        window = self.params.thresholds.reacquire_still_s
+        out: list[dict[str, Any]] = []
+        for e in events:
+            p = self._pending
+            if p is not None:
+                p_off = p["onset_s"] + p["duration_s"]
+                back = _angle_deg(p["_rest"][0], e["_rest"][1])
+                if e["onset_s"] - p_off <= window and back <= self.params.classify.posture_deg:
+                    e = self._joined(p, e)
+                else:
+                    out.append(p)
+                self._pending = None
+            if e["kind"] == "posture_change":
+                self._pending = e
+            else:
+                out.append(e)
+        p = self._pending
+        if p is not None and (final or earliest_next_s > p["onset_s"] + p["duration_s"] + window):
+            out.append(p)
+            self._pending = None
+        return out
+
+    def _joined(self, p: dict[str, Any], e: dict[str, Any]) -> dict[str, Any]:
+        """The two halves of a held movement as one event."""
+        peak = max(p["peak_mg"], e["peak_mg"])
+        return self._event(
+            p["onset_s"],
+            e["onset_s"] + e["duration_s"] - p["onset_s"],
+            peak,
+            max(p["_peak_raw"], e["_peak_raw"]),
+            _angle_deg(p["_rest"][0], e["_rest"][1]),
+            max(p["jerk_g_per_s"], e["jerk_g_per_s"]),
+            (p["_energy"][0] + e["_energy"][0], p["_energy"][1] + e["_energy"][1]),
+            p["cycles"] + e["cycles"],
+            bool(p["morphology_ok"] or e["morphology_ok"]),
+            max(p["magnitude_ratio"] * p["peak_mg"], e["magnitude_ratio"] * e["peak_mg"])
+            / max(peak, 1e-9),
+            bool(e["at_gap"]),
+            (p["_rest"][0], e["_rest"][1]),
+        )
+
+
+def _angle_deg(u: F64, v: F64) -> float:
+    """Angle between two orientations (gravity vectors), degrees."""
+    cosang = float(u @ v) / (np.linalg.norm(u) * np.linalg.norm(v))
+    return float(np.degrees(np.arccos(np.clip(cosang, -1.0, 1.0))))
 
 
 def _oscillation_cycles(dev: F64) -> float:

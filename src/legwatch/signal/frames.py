@@ -11,7 +11,10 @@ Channels per frame
   transients, noise.
 - ``jerk``: largest sample-to-sample change of raw acceleration times the rate (g/s).
 - ``base``: the resting orientation, a per-axis causal running median of 1 s block means (g).
-- ``activity_mg``: |lp - base| in mg, the movement envelope that thresholds act on.
+  After a turn-over, until the slow statistics re-acquire the new resting orientation, it is a
+  provisional reference: the orientation at which the turned leg first came to rest.
+- ``activity_mg``: |lp - base| in mg (breathing taken out), the movement envelope that
+  thresholds act on.
 - ``floor_mg``: the adaptive noise floor, a causal running median of per-block maximum activity
   (mg).
 """
@@ -147,6 +150,7 @@ class FrameStream:
             1, min(self._base_blocks, round(self.th.reacquire_still_s / self.p.block_s))
         )
         self._cos_reacquire = float(np.cos(np.radians(self.th.reacquire_deg)))
+        self._settle_n = max(1, round(self.th.settle_s / self.p.frame_s))
         # sample-level state
         self._zi: F64 | None = None
         self._last_t: float | None = None
@@ -268,6 +272,11 @@ class FrameStream:
         # themselves, in one pass, so chunk boundaries cannot change a single bit of it
         self._open_lp: F64 = np.empty((0, 3))
         self._open_max_act = 0.0
+        self._reset_provisional()
+
+    def _reset_provisional(self) -> None:
+        self._prov: F64 | None = None  # provisional reference after a turn (g), or None
+        self._turned_lp: F64 = np.empty((0, 3))  # last frames of the current turned run
 
     def _reacquire(self) -> None:
         """The leg has come to rest in a new orientation: start the slow statistics afresh.
@@ -282,6 +291,7 @@ class FrameStream:
         self._hist_act = np.full(self._floor_blocks, np.nan)
         self._hist_v = np.zeros((self._floor_blocks, 3, 3))
         self._hist_par = np.full(self._floor_blocks, np.nan)
+        self._reset_provisional()
 
     def _first_due(self, seq_lp: F64, still: NDArray[np.bool_], blk_base: F64, closed: bool) -> int:
         """The first block position at which re-acquisition is due, or -1.
@@ -362,7 +372,8 @@ class FrameStream:
         frame_blk = np.repeat(np.arange(n_blk), np.diff(np.append(starts, n_run)))
         b = blk_base[frame_blk]
         d = lp - b
-        a = self._activity(d, lp_ext, starts_ext, blk_base, cont, frame_blk, starts)
+        a, amp = self._activity(d, lp_ext, starts_ext, blk_base, cont, frame_blk, starts)
+        b, a = self._provisional(lp, b, a, amp)
         # block statistic of activity: its maximum. Breathing moves the ankle by a few mg in a
         # slow oscillation; the median over a minute of per-second maxima sits near its peaks, so
         # thresholds above it reject breathing while a movement in a few blocks cannot raise it.
@@ -400,8 +411,8 @@ class FrameStream:
         cont: bool,
         frame_blk: I64,
         starts: I64,
-    ) -> F64:
-        """Movement activity (mg) with breathing taken out.
+    ) -> tuple[F64, F64]:
+        """Movement activity (mg) with breathing taken out, and the breathing amplitude (g).
 
         Breathing rocks the ankle back and forth along one direction (the second singular value of
         its deviations is at noise level). That direction ``u`` is estimated, causally, from the
@@ -437,7 +448,71 @@ class FrameStream:
         self._hist_v = seq_v[-self._floor_blocks :]
         self._hist_par = seq_p[-self._floor_blocks :]
         self._open_max_par = float(max_par[-1])
-        return np.sqrt((perp * perp).sum(axis=1) + excess * excess) * 1000.0
+        return np.sqrt((perp * perp).sum(axis=1) + excess * excess) * 1000.0, amp
+
+    def _provisional(self, lp: F64, b: F64, a: F64, amp: F64) -> tuple[F64, F64]:
+        """Reference and activity of frames turned from the baseline, before re-acquisition.
+
+        Re-acquisition waits for ``reacquire_still_s`` of stillness; until then activity measured
+        from the old baseline stays near 1 g and would swallow any movement made soon after a
+        turn. So, frame by frame: once a leg turned by more than ``reacquire_deg`` from the
+        baseline has stayed within ``settle_mg`` for ``settle_s``, that orientation becomes the
+        reference, and activity is the distance from it less the breathing's peak-to-peak
+        amplitude (the breathing direction turned with the leg). Settling again at an
+        orientation turned by more than ``reacquire_deg`` from the reference moves it there.
+        Any frame back within ``reacquire_deg`` of the baseline ends it (that was a held leg
+        movement, not a new posture; the detector joins its two halves).
+
+        Sequential over turned frames only, with its state carried between calls: the result
+        does not depend on how frames arrived.
+        """
+        with np.errstate(all="ignore"):
+            cos = (lp * b).sum(axis=1) / (np.linalg.norm(lp, axis=1) * np.linalg.norm(b, axis=1))
+        turned = cos < self._cos_reacquire
+        idx = np.flatnonzero(turned)
+        if idx.size == 0:
+            self._reset_provisional()
+            return b, a
+        n = self._settle_n
+        prov = self._prov if idx[0] == 0 else None
+        hist = self._turned_lp if idx[0] == 0 else np.empty((0, 3))
+        # settled[j]: frames j-n+1..j of ext (hist then this run) all turned and within settle_mg
+        ext = np.vstack([hist, lp])
+        ok = np.concatenate([np.ones(hist.shape[0], dtype=bool), turned])
+        settled = np.zeros(ext.shape[0], dtype=bool)
+        centre = np.zeros_like(ext)
+        if ext.shape[0] >= n:
+            win = sliding_window_view(ext, n, axis=0)  # (m - n + 1, 3, n)
+            span = win.max(axis=-1) - win.min(axis=-1)
+            still = np.sqrt((span * span).sum(axis=1)) * 1000.0 <= self.th.settle_mg
+            all_ok = sliding_window_view(ok, n).all(axis=1)
+            settled[n - 1 :] = still & all_ok
+            centre[n - 1 :] = win.mean(axis=-1)
+        off = hist.shape[0]
+        b, a = b.copy(), a.copy()
+        prev = int(idx[0]) - 1
+        for i in idx.tolist():
+            if i != prev + 1:  # a frame back near the baseline in between
+                prov = None
+            prev = i
+            j = i + off
+            if settled[j]:
+                c = centre[j]
+                if prov is None or float(c @ prov) < self._cos_reacquire * float(
+                    np.linalg.norm(c) * np.linalg.norm(prov)
+                ):
+                    prov = c
+            if prov is not None:
+                dv = lp[i] - prov
+                a[i] = max(0.0, float(np.sqrt(dv @ dv)) * 1000.0 - 2000.0 * float(amp[i]))
+                b[i] = prov
+        if turned[-1]:
+            breaks = np.flatnonzero(~ok)
+            r0 = int(breaks[-1]) + 1 if breaks.size else 0
+            self._prov, self._turned_lp = prov, ext[max(r0, ext.shape[0] - (n - 1)) :]
+        else:
+            self._reset_provisional()
+        return b, a
 
     def _still(self, lp: F64, starts: I64) -> NDArray[np.bool_]:
         """Per block: does the low-passed acceleration stay within ``still_mg`` (all axes)?"""

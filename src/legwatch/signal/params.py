@@ -85,6 +85,13 @@ class ThresholdParams:
     #: still blocks' means must agree within it, mg. Breathing of up to 10 mg amplitude
     #: (sensing.md) moves the low-passed vector by up to ~17 mg within a second at 0.33 Hz.
     still_mg: float = 25.0
+    #: Until then, a provisional reference: once a turned leg's low-passed orientation stays
+    #: within ``settle_mg`` for ``settle_s``, activity is measured from that orientation, so a
+    #: leg movement made a second after a turn-over is seen at once (``frames.FrameStream``).
+    settle_s: float = 0.3
+    #: See ``settle_s``, mg. Breathing moves the low-passed vector by at most ~6 mg in 0.3 s;
+    #: the last 0.15 s of a leg movement's or a turn's approach (minimum-jerk) moves it more.
+    settle_mg: float = 10.0
     #: Detection is switched off where the floor exceeds this, mg (the band is loose, flapping or
     #: moving all the time; MATPLM and S-PLMAD also switch off above a noise ceiling).
     max_floor_mg: float = 40.0
