@@ -138,7 +138,7 @@ def _table(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", default=f"{HELD_OUT}-{HELD_OUT + 9}", help="FIRST-LAST (>= 1000)")
+    ap.add_argument("--seeds", default=f"{HELD_OUT}-{HELD_OUT + 19}", help="FIRST-LAST (>= 1000)")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
     ap.add_argument("--model", default=None, help="model file (default: the shipped one)")
     ap.add_argument("--workers", type=int, default=2)
