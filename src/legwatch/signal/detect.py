@@ -300,22 +300,23 @@ class StreamingDetector:
         else:
             morph = False
         return self._event(
-            onset,
-            duration,
-            peak,
-            peak_raw,
-            tilt,
-            jerk,
-            (lf_energy, hf_energy),
-            cycles,
-            morph,
-            mag_ratio,
-            c.closed_by_gap,
-            (before.copy(), after.copy()),
+            onset=onset,
+            duration=duration,
+            peak=peak,
+            peak_raw=peak_raw,
+            tilt=tilt,
+            jerk=jerk,
+            energy=(lf_energy, hf_energy),
+            cycles=cycles,
+            morph=morph,
+            mag_ratio=mag_ratio,
+            at_gap=c.closed_by_gap,
+            rest=(before.copy(), after.copy()),
         )
 
     def _event(
         self,
+        *,
         onset: float,
         duration: float,
         peak: float,
@@ -403,19 +404,19 @@ class StreamingDetector:
         """The two halves of a held movement as one event."""
         peak = max(p["peak_mg"], e["peak_mg"])
         return self._event(
-            p["onset_s"],
-            e["onset_s"] + e["duration_s"] - p["onset_s"],
-            peak,
-            max(p["_peak_raw"], e["_peak_raw"]),
-            _angle_deg(p["_rest"][0], e["_rest"][1]),
-            max(p["jerk_g_per_s"], e["jerk_g_per_s"]),
-            (p["_energy"][0] + e["_energy"][0], p["_energy"][1] + e["_energy"][1]),
-            p["cycles"] + e["cycles"],
-            bool(p["morphology_ok"] or e["morphology_ok"]),
-            max(p["magnitude_ratio"] * p["peak_mg"], e["magnitude_ratio"] * e["peak_mg"])
+            onset=p["onset_s"],
+            duration=e["onset_s"] + e["duration_s"] - p["onset_s"],
+            peak=peak,
+            peak_raw=max(p["_peak_raw"], e["_peak_raw"]),
+            tilt=_angle_deg(p["_rest"][0], e["_rest"][1]),
+            jerk=max(p["jerk_g_per_s"], e["jerk_g_per_s"]),
+            energy=(p["_energy"][0] + e["_energy"][0], p["_energy"][1] + e["_energy"][1]),
+            cycles=p["cycles"] + e["cycles"],
+            morph=bool(p["morphology_ok"] or e["morphology_ok"]),
+            mag_ratio=max(p["magnitude_ratio"] * p["peak_mg"], e["magnitude_ratio"] * e["peak_mg"])
             / max(peak, 1e-9),
-            bool(e["at_gap"]),
-            (p["_rest"][0], e["_rest"][1]),
+            at_gap=bool(e["at_gap"]),
+            rest=(p["_rest"][0], e["_rest"][1]),
         )
 
 
