@@ -45,70 +45,6 @@ PERIODICITY_DEFINITION = (
 )
 
 
-# -- leg movements cut by dropouts --------------------------------------------------------------
-#: Kinds that may be the second half of a leg movement cut by a dropout: a part too short or too
-#: small to stand alone, or a leg movement itself.
-_JOINABLE = ("lm", "short")
-
-
-def join_across_dropouts(
-    events: EventTable, gaps: Sequence[Interval], max_gap_s: float = BRIDGE_GAP_S
-) -> EventTable:
-    """Join leg movements that a short dropout cut in two.
-
-    The detector ends every event at a gap in the samples (it cannot see through one). When an
-    event ends at a gap of at most ``max_gap_s`` and the next event starts within 0.5 s (WASM 2016's
-    shortest quiet time) of the gap's end, both sides were one movement: if either half is a leg
-    movement and the other a leg movement or too short to count, they become one leg movement
-    from the first onset to the second offset. The truth of a simulated night, and the EMG of a
-    sleep lab, see one movement there; two would give a spurious interval under 10 s that breaks
-    a PLM series.
-    """
-    if len(events) < 2 or not gaps:
-        return events
-    starts = np.array([g[0] for g in gaps])
-    ends = np.array([g[1] for g in gaps])
-    on = events.onset_s
-    off = on + events.duration_s
-    at_gap = events.props["at_gap"].astype(bool) if "at_gap" in events.props else None
-    duration = events.duration_s.copy()
-    kind = events.kind.copy()
-    keep = np.ones(len(events), dtype=bool)
-    i = 0
-    while i < len(events) - 1:
-        j = i + 1
-        # the gap (if any) that starts where event i ends
-        g = int(np.searchsorted(starts, off[i] - 0.2))
-        cut = (
-            (at_gap is None or bool(at_gap[i]))
-            and g < starts.size
-            and starts[g] <= off[i] + 0.2
-            and ends[g] - starts[g] <= max_gap_s
-            and ends[g] - 0.2 <= on[j] <= ends[g] + 0.5
-            and kind[i] in _JOINABLE
-            and kind[j] in _JOINABLE
-            and "lm" in (kind[i], kind[j])
-            and events.side[i] == events.side[j]
-        )
-        if cut:
-            duration[i] = off[j] - on[i]
-            kind[i] = "lm"
-            keep[j] = False
-            off[i] = off[j]
-            if at_gap is not None:
-                at_gap[i] = at_gap[j]
-            i = j + 1
-        else:
-            i = j
-    if keep.all():
-        return events
-    props = dict(events.props)
-    if at_gap is not None:
-        props["at_gap"] = at_gap
-    joined = EventTable(on, duration, kind, events.side, props)
-    return joined.subset(keep)
-
-
 # -- input checks ------------------------------------------------------------------------------
 def _check_recording(rec: Recording) -> tuple[float, list[str]]:
     """Refuse what cannot be analysed; return the static gain correction and warnings."""
@@ -549,17 +485,7 @@ def analyze_night(
     def shifted(t: EventTable, offset: float) -> EventTable:
         return EventTable(t.onset_s + offset, t.duration_s, t.kind, t.side, t.props)
 
-    events = EventTable.concat(
-        [
-            shifted(
-                join_across_dropouts(
-                    b.detection.events, [(g.start_s, g.end_s) for g in b.recording.gaps]
-                ),
-                b.offset_s,
-            )
-            for b in bands
-        ]
-    )
+    events = EventTable.concat([shifted(b.detection.events, b.offset_s) for b in bands])
     in_time = inside(events.onset_s, analysable)
     lm_detected = events.subset((events.kind == "lm") & in_time)
     scoring = score_leg_movements(

@@ -10,6 +10,10 @@ Rules (adapted from the EMG rules of WASM 2016 to acceleration; thresholds in ``
 - onset: activity rises above the high threshold; the onset time is where it last crossed the low
   threshold before that, interpolated inside the frame, minus the low-pass group delay;
 - offset: the start of at least 0.5 s at or below the low threshold;
+- dropouts: an event runs on across a gap in the samples of at most ``max_bridge_s`` (5 s); one
+  still moving when the gap began and quiet after it ended unseen (``at_gap``: its offset is the
+  last frame seen moving, its resting orientation is read after the gap). A longer gap ends the
+  event where the samples stop, with nothing after it to read;
 - morphology: a counted leg movement must contain a 0.5 s window whose median activity is at or
   above the low threshold;
 - classification (``classify_event``): posture change, gross body movement, tremor, vibration,
@@ -55,7 +59,8 @@ PROPS = (
 class _Candidate:
     i_on: int  # first frame above low (index into the buffer)
     i_off: int  # first quiet frame (exclusive end)
-    closed_by_gap: bool
+    closed_by_gap: bool  # ended by a gap too long to bridge: nothing after it to read
+    censored: bool = False  # still moving when a bridged dropout began, quiet after it
 
 
 def _interp_cross(a0: float, a1: float, level: float) -> float:
@@ -195,10 +200,13 @@ class StreamingDetector:
         a = buf.activity_mg
         above = (a > high) & ~off
         quiet = a <= low
-        # a frame where a quiet run of quiet_n frames starts, or where a segment ends
+        # a frame where a quiet run of quiet_n frames starts, or where a segment ends that no
+        # event runs on across (a gap longer than max_bridge_s, or the end of the recording)
         run = np.convolve(quiet.astype(np.int64), np.ones(self._quiet_n, np.int64), "full")
         quiet_start = run[self._quiet_n - 1 :] >= self._quiet_n  # quiet[i:i+q] all True
-        seg_end = np.append(buf.seg[1:] != buf.seg[:-1], final)
+        new_seg = buf.seg[1:] != buf.seg[:-1]
+        missing_s = (np.diff(buf.k) - 1) * self._frame_s  # whole frames lost between frames
+        seg_end = np.append(new_seg & (missing_s > self.params.events.max_bridge_s), final)
         n = len(buf)
         ups = np.flatnonzero(above)
         qs = np.flatnonzero(quiet_start)
@@ -213,7 +221,7 @@ class StreamingDetector:
             i_up = int(ups[j])
             # onset: back to the last frame at or below low (never before pos)
             i_on = i_up
-            while i_on > pos and not quiet[i_on - 1] and buf.seg[i_on - 1] == buf.seg[i_up]:
+            while i_on > pos and not quiet[i_on - 1] and not seg_end[i_on - 1]:
                 i_on -= 1
             jq = int(np.searchsorted(qs, i_up))
             je = int(np.searchsorted(ends, i_up))
@@ -228,7 +236,9 @@ class StreamingDetector:
             if i_off > n or (i_off + need_after > n and not final):
                 open_at = i_on
                 break
-            events.append(self._measure(buf, _Candidate(i_on, i_off, gap), low, a))
+            # quiet from the first frame after a bridged dropout: it ended unseen in the dropout
+            censored = not gap and i_off < n and bool(new_seg[i_off - 1])
+            events.append(self._measure(buf, _Candidate(i_on, i_off, gap, censored), low, a))
             pos = i_off
         if final:
             self._buf = Frames.empty()
@@ -264,7 +274,7 @@ class StreamingDetector:
         else:
             onset = centre[i_on] - 0.5 * fs
         last = i_off - 1
-        if i_off < len(buf) and not c.closed_by_gap:
+        if i_off < len(buf) and not (c.closed_by_gap or c.censored):
             frac = _interp_cross(a[last], a[i_off], low[i_off])
             offset = centre[last] + frac * fs
         else:
@@ -310,7 +320,7 @@ class StreamingDetector:
             cycles=cycles,
             morph=morph,
             mag_ratio=mag_ratio,
-            at_gap=c.closed_by_gap,
+            at_gap=c.closed_by_gap or c.censored,
             rest=(before.copy(), after.copy()),
         )
 
