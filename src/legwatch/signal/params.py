@@ -112,11 +112,11 @@ class EventParams:
     max_event_s: float = 60.0
     #: Time after the offset used to read the new resting orientation, s.
     after_s: float = 0.5
-    #: An event runs on across a dropout in the samples no longer than this, s: a link dropout
-    #: (0.1-5 s, sensing.md) falls inside about one leg movement in thirty, and without the
-    #: bridge the movement would be cut at the dropout's start and judged on the half seen
-    #: (too short, or turned, since the resting orientation after it was never read). Longer
-    #: gaps end the event. The same 5 s as scoring's ``BRIDGE_GAP_S``.
+    #: An event runs on across a dropout in the samples no longer than this, s. Without the
+    #: bridge a link dropout (0.1-5 s, sensing.md) cuts the movement it falls in, which is then
+    #: judged on the half seen (too short, or turned, since the resting orientation after it was
+    #: never read); with 2% of a night in dropouts that is about one leg movement in thirty.
+    #: Longer gaps end the event. The same 5 s as scoring's ``BRIDGE_GAP_S``.
     max_bridge_s: float = 5.0
 
 
