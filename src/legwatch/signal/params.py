@@ -70,7 +70,8 @@ class ThresholdParams:
     breath_share: float = 0.6
     #: A gap in the samples shorter than this keeps the baseline, floor and breathing estimates
     #: (the leg rarely turns during a BLE dropout of 0.1-5 s, sensing.md); a longer one restarts
-    #: them, s. Every gap restarts the low-pass filter and ends any open event.
+    #: them, s. Every gap restarts the low-pass filter; one longer than ``EventParams.max_bridge_s``
+    #: also ends any open event.
     keep_state_gap_s: float = 10.0
     #: A leg that rests this long (s) in an orientation turned by more than ``reacquire_deg``
     #: from the baseline has changed posture: the baseline, floor and breathing estimates restart
@@ -116,7 +117,8 @@ class EventParams:
     #: bridge a link dropout (0.1-5 s, sensing.md) cuts the movement it falls in, which is then
     #: judged on the half seen (too short, or turned, since the resting orientation after it was
     #: never read); with 2% of a night in dropouts that is about one leg movement in thirty.
-    #: Longer gaps end the event. The same 5 s as scoring's ``BRIDGE_GAP_S``.
+    #: Longer gaps end the event. The same 5 s as scoring's ``BRIDGE_GAP_S``; the gap is counted
+    #: in whole 0.1 s frames lost, so a dropout inside one frame is always bridged.
     max_bridge_s: float = 5.0
 
 
