@@ -91,3 +91,56 @@ def test_detection_without_envelope_is_refused(bad: str) -> None:
     det = replace(dets["left"], envelope=Envelope(np.empty(0), z, z, np.empty((0, 3), np.float32)))
     with pytest.raises(ParameterError, match="envelope"):
         event_features(det, night.recordings["left"])
+
+
+def _with_peaks(det: Detection, factor: float) -> Detection:
+    from dataclasses import replace
+
+    ev = det.events
+    props = {**ev.props, "peak_mg": ev.props["peak_mg"] * factor}
+    return replace(det, events=replace(ev, props=props))
+
+
+def test_night_gain_reads_the_upper_quartile_of_leg_movement_peaks() -> None:
+    from legwatch.model.features import GAIN_PRIOR_N, night_gain
+
+    _, dets = _night(11)
+    det = dets["left"]
+    n_lm = int(np.count_nonzero(det.events.kind == "lm"))
+    assert n_lm > 10
+    g = night_gain(det)
+    # halving every peak halves the gain, shrunk towards 1 by n / (n + prior)
+    expected = g * 0.5 ** (n_lm / (n_lm + GAIN_PRIOR_N))
+    assert night_gain(_with_peaks(det, 0.5)) == pytest.approx(expected, rel=1e-9)
+    # no leg movements by the rules: nothing to read the gain from
+    no_lm = det.events.subset(det.events.kind != "lm")
+    from dataclasses import replace
+
+    assert night_gain(replace(det, events=no_lm)) == 1.0
+    # bounded however wild the peaks
+    assert night_gain(_with_peaks(det, 1e4)) == 4.0
+
+
+def test_amplitude_features_of_the_same_movements_hold_on_a_looser_band() -> None:
+    """The same night at movement gain 1 and 0.6: the matched leg movements' corrected peaks
+    agree far better than their raw peaks (which differ by log10(0.6) = -0.22)."""
+    from dataclasses import replace
+
+    cfg = synth.scenario("nominal", 5, hours=3.0)
+    col = FEATURE_NAMES.index("log_peak_mg")
+    rows = []
+    for gain in (1.0, 0.6):
+        n = synth.simulate_night(replace(cfg, gain=replace(cfg.gain, overall=gain)))
+        det = detect_movements(n.recordings["left"])
+        rows.append((det.events, event_features(det, n.recordings["left"])[:, col]))
+    (ev1, f1), (ev2, f2) = rows
+    j = np.clip(np.searchsorted(ev2.onset_s, ev1.onset_s), 1, len(ev2) - 1)
+    j = np.where(np.abs(ev2.onset_s[j - 1] - ev1.onset_s) < np.abs(ev2.onset_s[j] - ev1.onset_s),
+                 j - 1, j)  # fmt: skip
+    ok = (np.abs(ev2.onset_s[j] - ev1.onset_s) < 0.3) & (ev1.kind == "lm") & (ev2.kind[j] == "lm")
+    ok &= ev1.props["peak_mg"] > 50.0
+    assert ok.sum() >= 20
+    raw = np.log10(ev2.props["peak_mg"][j[ok]] / ev1.props["peak_mg"][ok])
+    corrected = f2[j[ok]] - f1[ok]
+    assert np.median(raw) == pytest.approx(np.log10(0.6), abs=0.03)
+    assert abs(np.median(corrected)) < 0.35 * abs(np.median(raw))

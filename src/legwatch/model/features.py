@@ -8,11 +8,13 @@ the classifiers used here accept NaN.
 The features, in order (:data:`FEATURE_NAMES`)
 -----------------------------------------------
 Detector properties (legwatch.signal.detect.PROPS, plus the rule's verdict):
-    duration_s, log_peak_mg (log10 of peak activity, mg), tilt_deg, log_jerk_g_per_s,
+    duration_s, log_peak_mg (log10 of peak activity, mg, gain-corrected), tilt_deg,
+    log_jerk_g_per_s (gain-corrected),
     log_hf_ratio (log10 of high-frequency over movement-band energy), cycles, magnitude_ratio,
     morphology_ok, at_gap, rule_<kind> (one-hot of the rule kind, one per detect.KINDS).
 Envelope inside the event (activity_mg of the 0.1 s frames):
-    log_area_mg_s (log10 of activity integrated over the event, mg s), peak_over_floor (peak
+    log_area_mg_s (log10 of activity integrated over the event, mg s, gain-corrected),
+    peak_over_floor (peak
     activity over the noise floor at onset), log_floor_mg, time_to_peak_frac (0 = peak at onset,
     1 = at offset), active_frac (share of frames above twice the floor), activity_cv (std over
     mean).
@@ -23,10 +25,10 @@ Orientation (low-passed acceleration lp_g, i.e. gravity in band axes):
     rotation).
 Spectral shape of the raw samples in the event (onset - 0.25 s to offset + 0.25 s, at most 20 s,
 each axis demeaned, Hann window, powers summed over axes):
-    log_energy_g2 (log10 of total power), band_0_1hz, band_1_3hz, band_3_6hz, band_6_12hz,
-    band_12plus_hz (shares of power in each band, sum 1), centroid_hz, dominant_hz,
+    log_energy_g2 (log10 of total power, gain-corrected), band_0_1hz, band_1_3hz, band_3_6hz,
+    band_6_12hz, band_12plus_hz (shares of power in each band, sum 1), centroid_hz, dominant_hz,
     spectral_entropy (normalised 0-1), raw_mag_std_mg (std of |a| in the window: impacts and
-    translations change the size of the vector, rotations do not).
+    translations change the size of the vector, rotations do not; gain-corrected).
 Context before and after (envelope):
     pre_active_frac, post_active_frac (share of frames above twice the floor in the 30 s before
     onset / after offset, the event itself excluded), pre_p90_over_floor, post_p90_over_floor
@@ -39,6 +41,16 @@ Two bands, where a second band is present (NaN otherwise):
     xband_peak_ratio (other band's peak activity in the event window over this band's),
     xband_corr (correlation of the two activity envelopes over the event window +/- 1 s: a gross
     body movement moves both legs together).
+
+Gain correction
+---------------
+How strongly a movement reaches the band depends on the strap and the leg (sensing.md: a
+loosened strap gives x0.7; tight or loose bands x0.6-1.8), and nothing in one event tells that
+gain from the movement's own size. So the amplitude features marked "gain-corrected" are divided
+by the night's movement gain (:func:`night_gain`: how large this band's leg movements are against
+a typical night's), and a big leg movement on a loose band reads like one on a tight band. The
+noise floor and the ratios to it are not corrected (sensor noise does not scale with the strap),
+nor are the orientation features (a tilt is geometry).
 """
 
 from __future__ import annotations
@@ -46,6 +58,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -59,7 +72,7 @@ from legwatch.signal.detect import KINDS, Detection, Envelope
 F64 = NDArray[np.float64]
 
 #: Bump when a feature's definition changes: cached features and shipped models are keyed on it.
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 #: Window of context before and after an event, s (30 s: an epoch of sleep scoring, shorter than
 #: the shortest PLM interval of interest is not needed because neighbours are separate features).
 CONTEXT_S = 30.0
@@ -75,6 +88,19 @@ SPECTRUM_PAD_S = 0.25
 BAND_EDGES_HZ = (0.0, 1.0, 3.0, 6.0, 12.0, np.inf)
 #: Cap of the intervals to neighbouring events, s.
 MAX_INTERVAL_S = 600.0
+
+#: Quantile of the night's rule-scored leg movement peaks that measures its movement gain (the
+#: upper quartile: the smallest movements drop under the threshold on a loose band, the largest
+#: become gross body movements on a tight one; the quartile moves least with either).
+GAIN_QUANTILE = 0.75
+#: That quantile on a typical night at gain 1, mg (the simulator's nominal nights: 400-780 mg;
+#: sensing.md: typical sleep movements 377 +/- 63 mg peak-to-peak). Only a reference point.
+GAIN_REFERENCE_MG = 500.0
+#: Pseudo-count of the gain estimate: with n leg movements the log gain is shrunk towards 0 by
+#: n / (n + GAIN_PRIOR_N), so a night with a few movements is barely corrected.
+GAIN_PRIOR_N = 20.0
+#: Bounds of the gain correction (sensing.md's plausible range, with room).
+GAIN_BOUNDS = (0.25, 4.0)
 
 _BAND_NAMES = ("band_0_1hz", "band_1_3hz", "band_3_6hz", "band_6_12hz", "band_12plus_hz")
 
@@ -146,8 +172,27 @@ def features_fingerprint() -> str:
     h = hashlib.sha256(str(FEATURES_VERSION).encode())
     for mod in (detect, frames, labels):
         h.update(inspect.getsource(mod).encode())
-    h.update(inspect.getsource(event_features).encode())
+    h.update(inspect.getsource(sys.modules[__name__]).encode())  # this module, gain included
     return h.hexdigest()[:16]
+
+
+def night_gain(detection: Detection) -> float:
+    """The band's movement gain over the night, against a typical night (1 = typical).
+
+    The :data:`GAIN_QUANTILE` of the peaks of the events the rules called leg movements, over
+    :data:`GAIN_REFERENCE_MG`, shrunk towards 1 on nights with few of them and bounded by
+    :data:`GAIN_BOUNDS`. A person whose movements are small and a loose strap look the same,
+    and are corrected the same: the features then describe a movement relative to the night's
+    others.
+    """
+    ev = detection.events
+    peaks = ev.props["peak_mg"][ev.kind == "lm"].astype(np.float64) if len(ev) else np.empty(0)
+    peaks = peaks[np.isfinite(peaks) & (peaks > 0)]
+    if peaks.size == 0:
+        return 1.0
+    log_g = float(np.log10(np.quantile(peaks, GAIN_QUANTILE) / GAIN_REFERENCE_MG))
+    log_g *= peaks.size / (peaks.size + GAIN_PRIOR_N)
+    return float(np.clip(10.0**log_g, *GAIN_BOUNDS))
 
 
 def _log10(x: float, floor: float = 1e-6) -> float:
@@ -342,6 +387,12 @@ def event_features(
                 row[col["xband_peak_ratio"]] = float(a_o.max()) / max(float(a_me.max()), 1e-3)
                 m = min(a_o.size, a_me.size)
                 row[col["xband_corr"]] = _corr(a_o[:m], a_me[:m])
+    # -- gain correction of the amplitude features (module docstring)
+    log_g = np.log10(night_gain(detection))
+    for name in ("log_peak_mg", "log_jerk_g_per_s", "log_area_mg_s"):
+        out[:, col[name]] -= log_g
+    out[:, col["log_energy_g2"]] -= 2.0 * log_g  # a power
+    out[:, col["raw_mag_std_mg"]] /= 10.0**log_g
     return out
 
 
