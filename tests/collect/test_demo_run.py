@@ -23,5 +23,8 @@ def test_demo_records_analyses_and_reports_a_short_night(tmp_path: Path) -> None
     assert report.missing_samples == 0
     assert report.samples == report.last_index + 1  # every sample, none twice
     assert abs(report.samples - 0.25 * 3600 * 104) <= 1
-    # The journal replays as the 15 minutes simulated, at the nominal rate.
-    assert report.rate_error_ppm == pytest.approx(0.0, abs=1000.0)
+    # The journal replays as the 15 minutes simulated, at the nominal rate. The rate is fitted to
+    # receive times of a 1.8 s run: 9-66 ppm off on a quiet machine (measured), 1229 ppm once in
+    # CI when the host stalled ~2 ms. A wrong clock mapping (the speed factor, the rate code) is
+    # off by 1% or more.
+    assert report.rate_error_ppm == pytest.approx(0.0, abs=5000.0)
