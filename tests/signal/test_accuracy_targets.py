@@ -75,11 +75,6 @@ def test_other_sampling_rates(results: dict[str, list[dict[str, float]]]) -> Non
     assert _median(rows, "25") <= 0.05
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known miss on these seeds: at 50.3 Hz the index moves 0-3.7% a night (median 2.3%); "
-    "the 20 held-out seeds give 0.5%. One LM more or less in a series moves a 5-10/h index 2-4%.",
-)
 def test_a_rate_of_50_3_hz(results: dict[str, list[dict[str, float]]]) -> None:
     assert _median(results["rates"], "50.3") <= 0.02
 

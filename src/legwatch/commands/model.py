@@ -80,7 +80,11 @@ def train(
     t0 = time.perf_counter()
     with console.status("Simulating training nights (features are cached)..."):
         base = tr.simulated_dataset(
-            _seeds(train_seeds, "--train-seeds"), hours=hours, cache_dir=cache_dir, workers=workers
+            _seeds(train_seeds, "--train-seeds"),
+            hours=hours,
+            cache_dir=cache_dir,
+            workers=workers,
+            clock_shifts=tr.TRAIN_CLOCK_SHIFTS,
         )
     training: dict[str, Any] = {
         "simulator": "legwatch.synth",
@@ -89,6 +93,7 @@ def train(
         "held_out_seeds": f"{tr.HELD_OUT_SEED} and up (never used for a choice)",
         "scenarios_by_seed_mod_10": list(tr.TRAIN_SCENARIOS),
         "bilateral": "every fourth seed",
+        "clock_shifts": list(tr.TRAIN_CLOCK_SHIFTS),
         "hours_per_night": hours,
         "random_state": seed,
     }
