@@ -43,7 +43,7 @@ def test_each_copy_weighs_its_share_of_the_night() -> None:
     np.testing.assert_allclose(data.weight, 0.5)
     assert data.weight.sum() == pytest.approx(np.mean([len(p) for p in parts]))
     assert set(data.night.tolist()) == {SEED}
-    # the copies differ in their features, not in what the events are
+    # other samples: the copies' features differ
     assert not np.array_equal(parts[0].X[:5], parts[1].X[:5])
     one = simulated_dataset([SEED], hours=HOURS)
     np.testing.assert_allclose(one.weight, 1.0)

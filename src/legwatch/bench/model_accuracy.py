@@ -42,8 +42,8 @@ from legwatch.signal.agreement import agreement
 
 HELD_OUT = 1000
 SCENARIOS = ("nominal", "heavy_vibration", "many_posture", "tremor_only")
-#: Clock errors of the label-stability check, parts per million (a band's crystal is off by
-#: 10-50 ppm; a night's clock fit cannot resolve a few).
+#: Clock errors of the label-stability check, parts per million (smaller than a band crystal's
+#: usual +/-20 ppm tolerance: nothing about the movements changes).
 CLOCK_PPM = (-10, -5, -2, 2, 5, 10)
 
 
