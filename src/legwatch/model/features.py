@@ -14,10 +14,9 @@ Detector properties (legwatch.signal.detect.PROPS, plus the rule's verdict):
     morphology_ok, at_gap, rule_<kind> (one-hot of the rule kind, one per detect.KINDS).
 Envelope inside the event (activity_mg of the 0.1 s frames):
     log_area_mg_s (log10 of activity integrated over the event, mg s, gain-corrected),
-    peak_over_floor (peak
-    activity over the noise floor at onset), log_floor_mg, time_to_peak_frac (0 = peak at onset,
-    1 = at offset), active_frac (share of frames above twice the floor), activity_cv (std over
-    mean).
+    peak_over_floor (peak activity over the noise floor at onset), log_floor_mg,
+    time_to_peak_frac (0 = peak at onset, 1 = at offset), active_frac (share of frames above
+    twice the floor), activity_cv (std over mean).
 Orientation (low-passed acceleration lp_g, i.e. gravity in band axes):
     tilt_2s_deg (angle between the mean orientation over 2 s before onset and 2 s after
     offset), max_dev_mg (largest deviation of lp_g from the pre-onset orientation during the

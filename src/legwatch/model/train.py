@@ -237,8 +237,6 @@ def simulated_dataset(
     else:
         parts = [_cached_night_star(j) for j in jobs]
     data = Dataset.concat(parts)
-    if len(clock_shifts) == 1:
-        return data
     return replace(data, weight=data.weight / len(clock_shifts))
 
 
