@@ -224,7 +224,8 @@ class NightAnalysis:
         gaps: list[dict[str, Any]] = []
         off_body: list[dict[str, Any]] = []
         detection_off: list[dict[str, Any]] = []
-        floors = []
+        floors: list[dict[str, Any]] = []
+        gains: list[dict[str, Any]] = []
         for b in self.bands:
             rec = b.recording
             bands.append(
@@ -271,6 +272,9 @@ class NightAnalysis:
                     "p95_mg": round(float(np.percentile(fl, 95)), 3) if fl.size else None,
                 }
             )
+            gains.append(
+                {"band_id": rec.band_id, "end_of_night": round(b.detection.movement_gain, 3)}
+            )
         return {
             "schema": SCHEMA,
             "legwatch_version": __version__,
@@ -290,6 +294,7 @@ class NightAnalysis:
             "imi_histogram": _round_floats(self.scoring.to_dict()["imi_histogram"]),
             "quality": {
                 "noise_floor": floors,
+                "movement_gain": gains,
                 "gaps": gaps,
                 "gap_s": round(sum(g["end_s"] - g["start_s"] for g in gaps), 3),
                 "off_body": off_body,

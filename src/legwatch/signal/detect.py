@@ -23,6 +23,7 @@ Rules (adapted from the EMG rules of WASM 2016 to acceleration; thresholds in ``
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,6 +136,9 @@ class StreamingDetector:
         self._off_runs: list[tuple[float, float]] = []  # detection switched off (s)
         self._off_open: float | None = None
         self._pending: dict[str, Any] | None = None  # a posture change held back (_join_held)
+        self._buf_scale = np.empty(0)  # movement gain in effect at each buffered frame
+        self._gain = 1.0
+        self._lm_peaks: deque[float] = deque(maxlen=p.gain.window_lms)
         self.frames_seen = 0
         self._env: list[tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]] = []
 
@@ -147,6 +151,11 @@ class StreamingDetector:
     def flush(self) -> EventTable:
         """End of data: close and return whatever is still open."""
         return self._consume(self._stream.flush(), final=True)
+
+    @property
+    def gain(self) -> float:
+        """The movement gain now in effect (``params.GainParams``): 1 until enough leg movements."""
+        return self._gain
 
     @property
     def detection_off(self) -> list[tuple[float, float]]:
@@ -191,26 +200,20 @@ class StreamingDetector:
                 )
             )
         buf = Frames.concat([self._buf, fr])
+        scale = np.concatenate([self._buf_scale, np.full(len(fr), self._gain)])
         if not len(buf):
             return EventTable.empty(PROPS)
         th = self.params.thresholds
-        high = np.maximum(th.high_min_mg, th.high_factor * buf.floor_mg)
-        low = np.maximum(th.low_min_mg, th.low_factor * buf.floor_mg)
         off = np.isfinite(buf.floor_mg) & (buf.floor_mg > th.max_floor_mg)
         a = buf.activity_mg
-        above = (a > high) & ~off
-        quiet = a <= low
-        # a frame where a quiet run of quiet_n frames starts, or where a segment ends that no
-        # event runs on across (a gap longer than max_bridge_s, or the end of the recording)
-        run = np.convolve(quiet.astype(np.int64), np.ones(self._quiet_n, np.int64), "full")
-        quiet_start = run[self._quiet_n - 1 :] >= self._quiet_n  # quiet[i:i+q] all True
         new_seg = buf.seg[1:] != buf.seg[:-1]
         missing_s = (np.diff(buf.k) - 1) * self._frame_s  # whole frames lost between frames
+        # a frame where a segment ends that no event runs on across (a gap longer than
+        # max_bridge_s, or the end of the recording)
         seg_end = np.append(new_seg & (missing_s > self.params.events.max_bridge_s), final)
         n = len(buf)
-        ups = np.flatnonzero(above)
-        qs = np.flatnonzero(quiet_start)
         ends = np.flatnonzero(seg_end)
+        low, quiet, ups, qs = self._levels(buf, scale, off)
         events: list[dict[str, Any]] = []
         pos = self._start  # frames before pos are context only (belong to earlier events)
         open_at: int | None = None
@@ -240,8 +243,17 @@ class StreamingDetector:
             censored = not gap and i_off < n and bool(new_seg[i_off - 1])
             events.append(self._measure(buf, _Candidate(i_on, i_off, gap, censored), low, a))
             pos = i_off
+            # the movement gain moves from the frame after which this event was known
+            if events[-1]["kind"] == "lm" and self._update_gain(events[-1]["peak_mg"]):
+                i_known = i_off + max(self._quiet_n, need_after)
+                if i_known < n:
+                    scale[i_known:] = self._gain
+                    low, quiet, ups, qs = self._levels(
+                        buf, scale, off, (i_known, low, quiet, ups, qs)
+                    )
         if final:
             self._buf = Frames.empty()
+            self._buf_scale = np.empty(0)
             self._start = 0
             earliest_next_s = np.inf
         else:
@@ -254,6 +266,7 @@ class StreamingDetector:
                 new_start = min(max(new_start, n - self._max_n), n)
             keep_from = max(0, new_start - self._pre_n)
             self._buf = buf.slice(keep_from, n)
+            self._buf_scale = scale[keep_from:n]
             self._start = new_start - keep_from
             # a later event's onset lies after this (interpolation reaches one frame back)
             k_next = int(buf.k[new_start]) if new_start < n else int(buf.k[-1]) + 1
@@ -262,6 +275,52 @@ class StreamingDetector:
         if not events:
             return EventTable.empty(PROPS)
         return EventTable.from_records(events, prop_names=PROPS)
+
+    def _levels(
+        self,
+        buf: Frames,
+        scale: F64,
+        off: NDArray[np.bool_],
+        since: tuple[int, F64, NDArray[np.bool_], NDArray[np.intp], NDArray[np.intp]] | None = None,
+    ) -> tuple[F64, NDArray[np.bool_], NDArray[np.intp], NDArray[np.intp]]:
+        """Low threshold, quiet frames, frames above the high threshold and frames where a quiet
+        run starts, with the thresholds' minima multiplied by the movement gain per frame.
+
+        ``since`` = (i, low, quiet, ups, qs): the levels so far, of which only frames from i on
+        are recomputed (the gain changed there).
+        """
+        th = self.params.thresholds
+        i0 = 0 if since is None else since[0]
+        q = self._quiet_n
+        j0 = max(0, i0 - q + 1)  # quiet runs starting here may reach frame i0
+        sc, fl, a = scale[j0:], buf.floor_mg[j0:], buf.activity_mg[j0:]
+        high = np.maximum(th.high_min_mg * sc, th.high_factor * fl)
+        low = np.maximum(th.low_min_mg * sc, th.low_factor * fl)
+        quiet = a <= low
+        run = np.convolve(quiet.astype(np.int64), np.ones(q, np.int64), "full")
+        quiet_start = run[q - 1 :] >= q  # quiet[i:i+q] all True
+        ups = np.flatnonzero((a > high) & ~off[j0:]) + j0
+        qs = np.flatnonzero(quiet_start) + j0
+        if since is not None:
+            _, low0, quiet0, ups0, qs0 = since
+            low = np.concatenate([low0[:j0], low])
+            quiet = np.concatenate([quiet0[:j0], quiet])
+            ups = np.concatenate([ups0[ups0 < j0], ups])
+            qs = np.concatenate([qs0[qs0 < j0], qs])
+        return low, quiet, ups, qs
+
+    def _update_gain(self, peak_mg: float) -> bool:
+        """Add a leg movement's peak; True if the movement gain changed."""
+        g = self.params.gain
+        self._lm_peaks.append(peak_mg)
+        if len(self._lm_peaks) < g.min_lms:
+            return False
+        est = float(np.quantile(np.fromiter(self._lm_peaks, float), g.quantile)) / g.ref_mg
+        new = round(round(min(max(est, g.min_gain), g.max_gain) / g.step) * g.step, 9)
+        if new == self._gain:
+            return False
+        self._gain = new
+        return True
 
     def _measure(self, buf: Frames, c: _Candidate, low: F64, a: F64) -> dict[str, Any]:
         fs = self._frame_s
@@ -479,6 +538,8 @@ class Detection:
     params: DetectorParams
     fs_hz: float
     envelope: Envelope
+    #: The movement gain in effect at the end of the recording (``params.GainParams``).
+    movement_gain: float = 1.0
 
     @property
     def leg_movements(self) -> EventTable:
@@ -508,7 +569,12 @@ def detect_movements(
     parts.append(det.flush())
     events = EventTable.concat(parts) if any(len(p) for p in parts) else EventTable.empty(PROPS)
     return Detection(
-        events, tuple(det.detection_off), params, recording.fs_effective_hz, det.envelope()
+        events,
+        tuple(det.detection_off),
+        params,
+        recording.fs_effective_hz,
+        det.envelope(),
+        movement_gain=det.gain,
     )
 
 

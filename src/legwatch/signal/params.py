@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+import numpy as np
+
 from legwatch.errors import ParameterError
 
 
@@ -99,6 +101,61 @@ class ThresholdParams:
 
 
 @dataclass(frozen=True)
+class GainParams:
+    """Movement-gain calibration: how strongly this band, on this leg, tonight, picks up movement.
+
+    Gravity is calibrated before detection (a band's sensitivity), but a strap worn loose, a band
+    seated on soft tissue or another mounting passes less of the leg's movement and none of that
+    shows in gravity. The absolute minima of the two thresholds (``high_min_mg``,
+    ``low_min_mg``) are therefore multiplied by the night's movement gain: the lower quartile
+    of the peaks of the last ``window_lms`` leg movements, over ``ref_mg``, clamped to
+    ``min_gain``-``max_gain`` and rounded to ``step``. Until ``min_lms`` leg movements have been
+    seen the gain is 1. It is causal (it uses only movements already final), so the offline and
+    streaming paths agree, and a strap that loosens mid-night is followed within
+    ``window_lms`` movements.
+    """
+
+    #: Lower quartile of the leg movements' peak activity on a typical night, mg. On the
+    #: simulator's tuning nights (seeds 1-4, 31-43) it lies between 37 and 70 mg (median 47); the
+    #: small/medium/large movements of sensing.md peak near 30, 180 and 1000 mg.
+    ref_mg: float = 50.0
+    #: Quantile of the peaks that measures the gain (0.25: far enough above the thresholds that
+    #: the smallest movements, which a lower threshold adds, barely move it).
+    quantile: float = 0.25
+    #: Leg movements needed before the gain is estimated at all.
+    min_lms: int = 10
+    #: Leg movements the estimate is taken over (the most recent; bounds memory when streaming).
+    #: Long, so that one movement more or less (a dropout, another sampling rate) hardly moves
+    #: it; a strap that loosens mid-night is still followed within a night's movements.
+    window_lms: int = 200
+    #: Bounds of the gain: the thresholds' minima move by at most this factor either way (6 mg
+    #: onset minimum: 3.6-9.6 mg).
+    min_gain: float = 0.6
+    max_gain: float = 1.6
+    #: The gain is rounded to this step (fine: coarse steps make the thresholds jump, and a jump
+    #: decided by one movement moves every small movement after it).
+    step: float = 0.01
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.ref_mg) and self.ref_mg > 0):
+            raise ParameterError("gain.ref_mg", "a peak activity > 0 mg", self.ref_mg)
+        if not 0.0 < self.quantile < 1.0:
+            raise ParameterError("gain.quantile", "a quantile between 0 and 1", self.quantile)
+        if not 1 <= self.min_lms <= self.window_lms:
+            raise ParameterError(
+                "gain.min_lms", f"between 1 and window_lms ({self.window_lms})", self.min_lms
+            )
+        if not 0.0 < self.min_gain <= 1.0 <= self.max_gain:
+            raise ParameterError(
+                "gain.min_gain/max_gain",
+                "0 < min_gain <= 1 <= max_gain",
+                (self.min_gain, self.max_gain),
+            )
+        if not self.step > 0:
+            raise ParameterError("gain.step", "a step > 0", self.step)
+
+
+@dataclass(frozen=True)
 class EventParams:
     """Onset/offset and duration rules (WASM 2016 / AASM, adapted from EMG to acceleration)."""
 
@@ -171,6 +228,7 @@ class DetectorParams:
 
     front_end: FrontEndParams = field(default_factory=FrontEndParams)
     thresholds: ThresholdParams = field(default_factory=ThresholdParams)
+    gain: GainParams = field(default_factory=GainParams)
     events: EventParams = field(default_factory=EventParams)
     classify: ClassifyParams = field(default_factory=ClassifyParams)
     spasm: SpasmParams = field(default_factory=SpasmParams)
