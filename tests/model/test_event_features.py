@@ -123,7 +123,12 @@ def test_night_gain_reads_the_upper_quartile_of_leg_movement_peaks() -> None:
 
 def test_amplitude_features_of_the_same_movements_hold_on_a_looser_band() -> None:
     """The same night at movement gain 1 and 0.6: the matched leg movements' corrected peaks
-    agree far better than their raw peaks (which differ by log10(0.6) = -0.22)."""
+    agree far better than their raw peaks (which differ by log10(0.6) = -0.22).
+
+    The correction removes about half of the difference on this 3 h night (more than 65% before
+    the detector's thresholds followed the movement gain: a lower offset threshold changes which
+    of the night's largest events the rules call leg movements, and so the upper quartile that
+    :func:`night_gain` reads)."""
     from dataclasses import replace
 
     cfg = synth.scenario("nominal", 5, hours=3.0)
@@ -143,4 +148,4 @@ def test_amplitude_features_of_the_same_movements_hold_on_a_looser_band() -> Non
     raw = np.log10(ev2.props["peak_mg"][j[ok]] / ev1.props["peak_mg"][ok])
     corrected = f2[j[ok]] - f1[ok]
     assert np.median(raw) == pytest.approx(np.log10(0.6), abs=0.03)
-    assert abs(np.median(corrected)) < 0.35 * abs(np.median(raw))
+    assert abs(np.median(corrected)) < 0.5 * abs(np.median(raw))
