@@ -70,6 +70,9 @@ def test_key_numbers_rules_and_denominator_on_the_page(
     for needle in _key_numbers(night):
         assert needle in text, needle
     assert f"<strong>{night.indices['n_lm']}</strong>" in text
+    # the band's movement pick-up (the detector's movement gain) in the quality table
+    assert "<th>movement pick-up</th>" in text
+    assert f"<td class='num'>{night.bands[0].detection.movement_gain:.2f}</td></tr>" in text
 
 
 def test_limits_stated_once_and_no_diagnosis(report_dir: Path) -> None:

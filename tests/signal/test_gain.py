@@ -83,3 +83,16 @@ def test_streaming_equals_offline_while_the_gain_moves(chunk: int) -> None:
 def test_gain_parameters_are_checked(bad: dict[str, float]) -> None:
     with pytest.raises(ParameterError, match="gain"):
         GainParams(**bad)  # type: ignore[arg-type]
+
+
+def test_the_night_json_reports_each_bands_movement_gain() -> None:
+    from legwatch.nights.analysis import analyze_night
+
+    rec = _night("gain_low", 31, 1.0)
+    night = analyze_night(rec, model=None)
+    (entry,) = night.to_dict()["quality"]["movement_gain"]
+    assert entry == {
+        "band_id": rec.band_id,
+        "end_of_night": round(night.bands[0].detection.movement_gain, 3),
+    }
+    assert entry["end_of_night"] != 1.0  # 1 h of this night has enough leg movements

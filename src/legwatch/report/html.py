@@ -341,12 +341,15 @@ def _quality_html(night: NightAnalysis, tz: tzinfo) -> str:
             f"<td class='num'>{len(st.gaps)} ({_minutes(total(st.gaps))})</td>"
             f"<td class='num'>{_minutes(total(st.off_body))}</td>"
             f"<td class='num'>{_minutes(total(st.detection_off))}</td>"
-            f"<td>{floor}</td><td class='num'>{b.gain_correction:.3f}</td></tr>"
+            f"<td>{floor}</td><td class='num'>{b.gain_correction:.3f}</td>"
+            f"<td class='num'>{b.detection.movement_gain:.2f}</td></tr>"
         )
     table = (
         "<table><tr><th>band</th><th>recorded</th><th>could be counted</th>"
         "<th>drop-outs (total)</th><th>off the body</th><th>too much motion to count</th>"
-        "<th>background level</th><th>gain correction</th></tr>" + "".join(rows) + "</table>"
+        "<th>background level</th><th>gain correction</th><th>movement pick-up</th></tr>"
+        + "".join(rows)
+        + "</table>"
     )
     if night.warnings:
         warn = (
@@ -361,7 +364,11 @@ def _quality_html(night: NightAnalysis, tz: tzinfo) -> str:
         "completely still, without the tiny motion of breathing. Too much motion: the background "
         "was so restless that single leg movements could not be picked out. None of that time "
         "counts, neither in the movements nor in the hours. A gain correction other than 1.000 "
-        f"means the band's readings were rescaled so that gravity reads 1 g.</p>{table}{warn}"
+        "means the band's readings were rescaled so that gravity reads 1 g. Movement pick-up "
+        "compares how strongly the band caught this night's leg movements with a typical night "
+        "(1.00); well under 1, such as 0.6, can mean a loose strap. The smallest movement that "
+        f"counts was scaled with it, so a loose strap does not by itself lower the count.</p>"
+        f"{table}{warn}"
     )
 
 
