@@ -119,8 +119,9 @@ class GainParams:
     #: simulator's tuning nights (seeds 1-4, 31-43) it lies between 37 and 70 mg (median 47); the
     #: small/medium/large movements of sensing.md peak near 30, 180 and 1000 mg.
     ref_mg: float = 50.0
-    #: Quantile of the peaks that measures the gain (0.25: far enough above the thresholds that
-    #: the smallest movements, which a lower threshold adds, barely move it).
+    #: Quantile of the peaks that measures the gain. The lower quartile (37-70 mg on the tuning
+    #: nights) lies well above the 3.6-9.6 mg the onset minimum can take, so the smallest
+    #: movements, which a lower threshold adds or a higher one drops, fall below it either way.
     quantile: float = 0.25
     #: Leg movements needed before the gain is estimated at all.
     min_lms: int = 10
