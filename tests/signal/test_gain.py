@@ -24,6 +24,8 @@ def test_a_looser_strap_gives_a_lower_gain_and_keeps_the_movements() -> None:
     loose = detect_movements(loose_rec)
     held = replace(DetectorParams(), gain=GainParams(min_gain=1.0, max_gain=1.0))
     fixed = detect_movements(loose_rec, held)
+    # on the whole tuning nights 31-43 this ratio is 0.60-0.81, except 0.97 on seed 32, whose
+    # nominal night already sits at the 0.6 bound
     ratio = loose.movement_gain / nominal.movement_gain
     assert 0.5 <= ratio <= 0.8, (loose.movement_gain, nominal.movement_gain)
     # with the gain held at 1 the loose band loses movements the calibrated detector keeps
