@@ -98,3 +98,20 @@ def test_the_night_json_reports_each_bands_movement_gain() -> None:
         "end_of_night": round(night.bands[0].detection.movement_gain, 3),
     }
     assert entry["end_of_night"] != 1.0  # 1 h of this night has enough leg movements
+
+
+def test_a_gain_at_its_lower_bound_is_a_warning() -> None:
+    from legwatch.nights.analysis import analyze_night
+
+    rec = _night("gain_low", 31, 1.0)
+
+    def pick_up_warnings(min_gain: float) -> list[str]:
+        params = replace(DetectorParams(), gain=GainParams(min_gain=min_gain))
+        return [w for w in analyze_night(rec, model=None, params=params).warnings
+                if "movement pick-up" in w]  # fmt: skip
+
+    gain = analyze_night(rec, model=None).bands[0].detection.movement_gain
+    assert gain < 1.0
+    assert pick_up_warnings(min_gain=0.1) == []  # well inside its range: no warning
+    (w,) = pick_up_warnings(min_gain=gain)  # held at its lower bound
+    assert rec.band_id in w and "loose strap" in w

@@ -438,6 +438,12 @@ def analyze_night(
                 f"({total(short_off):.0f} s in all) right after large movements; that time is "
                 "left out of the hours."
             )
+        if det.movement_gain <= det.params.gain.min_gain:
+            warnings.append(
+                f"band {rec.band_id!r} caught the leg movements weakly (movement pick-up "
+                f"{det.movement_gain:.2f}, the lowest legwatch adjusts for): a loose strap, or "
+                "small movements tonight. The smallest movements may have been missed."
+            )
         bands.append(BandResult(rec, det, gain, offset, off_body, analysable))
     event_model = None
     if model is not None:
