@@ -135,7 +135,7 @@ def _sweep(seed: int) -> dict[str, float]:
         ("thresholds", "high_min_mg"), ("thresholds", "low_min_mg"),
         ("thresholds", "high_factor"), ("thresholds", "low_factor"),
         ("thresholds", "baseline_window_s"), ("thresholds", "floor_window_s"),
-        ("front_end", "lowpass_hz"), ("front_end", "jerk_lowpass_hz"), ("classify", "posture_deg"),
+        ("front_end", "lowpass_hz"), ("classify", "posture_deg"),
         ("spasm", "min_jerk_g_per_s"), ("spasm", "max_s"), ("gain", "ref_mg"),
     ):  # fmt: skip
         for f in (0.8, 1.2):

@@ -9,8 +9,7 @@ Channels per frame
   vibration (8-20 Hz) and most MEMS noise are filtered out.
 - ``hf2``: mean squared magnitude of raw minus low-passed acceleration (g^2): vibration, spasm
   transients, noise.
-- ``jerk``: largest rate of change of acceleration (g/s), taken from a separate 6 Hz low-pass
-  (``FrontEndParams.jerk_lowpass_hz``) so that it reads the same at 25, 50 and 100 Hz.
+- ``jerk``: largest sample-to-sample change of raw acceleration times the rate (g/s).
 - ``base``: the resting orientation, a per-axis causal running median of 1 s block means (g).
   After a turn-over, until the slow statistics re-acquire the new resting orientation, it is a
   provisional reference: the orientation at which the turned leg first came to rest.
@@ -139,9 +138,6 @@ class FrameStream:
         cutoff = min(self.p.lowpass_hz, 0.4 * self.fs_hz)
         self._sos = signal.butter(self.p.lowpass_order, cutoff, fs=self.fs_hz, output="sos")
         self._zi_unit = signal.sosfilt_zi(self._sos)
-        jerk_cutoff = min(self.p.jerk_lowpass_hz, 0.4 * self.fs_hz)
-        self._jsos = signal.butter(2, jerk_cutoff, fs=self.fs_hz, output="sos")
-        self._jzi_unit = signal.sosfilt_zi(self._jsos)
         #: Group delay of the low-pass at 0 Hz, s: subtracted from event times.
         _w, gd = signal.group_delay(signal.sos2tf(self._sos), w=[0.01], fs=self.fs_hz)
         self.delay_s = float(gd[0]) / self.fs_hz
@@ -158,8 +154,7 @@ class FrameStream:
         # sample-level state
         self._zi: F64 | None = None
         self._last_t: float | None = None
-        self._jzi: F64 | None = None
-        self._last_jl: F64 | None = None  # last sample of the jerk channel's low-pass
+        self._last_raw: F64 | None = None
         self._seg = -1
         self._seg_gap: dict[int, float] = {}  # segment -> length of the gap before it, s
         self._carry: tuple[F64, F64, F64, F64, I64] | None = None
@@ -180,11 +175,9 @@ class FrameStream:
         first = t.size if not starts.size else int(starts[0])
         if first > 0:  # continue the current segment
             lp[:first], self._zi = signal.sosfilt(self._sos, a[:first], axis=0, zi=self._zi)
-            jl, self._jzi = signal.sosfilt(self._jsos, a[:first], axis=0, zi=self._jzi)
-            jl_prev = self._last_jl if self._last_jl is not None else jl[0]
-            d = np.diff(np.vstack([jl_prev[None, :], jl]), axis=0)
+            prev_raw = self._last_raw if self._last_raw is not None else a[0]
+            d = np.diff(np.vstack([prev_raw[None, :], a[:first]]), axis=0)
             jerk[:first] = np.sqrt((d * d).sum(axis=1)) * self.fs_hz
-            self._last_jl = jl[-1].copy()
             seg[:first] = self._seg
         for s0, s1 in itertools.pairwise(bounds):
             if s0 >= s1:
@@ -201,13 +194,11 @@ class FrameStream:
             self._seg_gap[self._seg] = gap
             zi = self._zi_unit[:, :, None] * a[s0][None, None, :]
             lp[s0:s1], self._zi = signal.sosfilt(self._sos, a[s0:s1], axis=0, zi=zi)
-            jzi = self._jzi_unit[:, :, None] * a[s0][None, None, :]
-            jl, self._jzi = signal.sosfilt(self._jsos, a[s0:s1], axis=0, zi=jzi)
-            d = np.diff(jl, axis=0, prepend=jl[:1])
+            d = np.diff(a[s0:s1], axis=0, prepend=a[s0 : s0 + 1])
             jerk[s0:s1] = np.sqrt((d * d).sum(axis=1)) * self.fs_hz
-            self._last_jl = jl[-1].copy()
             seg[s0:s1] = self._seg
         self._last_t = float(t[-1])
+        self._last_raw = a[-1].copy()
         return t, a, lp, jerk, seg
 
     def _raw_frames(self, t: F64, a: F64, lp: F64, jerk: F64, seg: I64, final: bool) -> Frames:

@@ -23,11 +23,6 @@ class FrontEndParams:
     lowpass_hz: float = 4.0
     #: Butterworth order of that low-pass (-24 dB at 8 Hz for order 4).
     lowpass_order: int = 4
-    #: Cut-off of the (2nd-order Butterworth) low-pass the jerk channel is taken from, Hz. The
-    #: jerk of raw samples grows with the sampling rate and with where the samples fall on a fast
-    #: transient; below 0.4 x the slowest supported rate (25 Hz) the same jerk reads the same at
-    #: 25, 50 and 100 Hz. A 0.1-0.5 s spasm still has most of its energy below 6 Hz.
-    jerk_lowpass_hz: float = 6.0
     #: Frame length, s. Onsets are interpolated inside a frame, so this bounds cost, not precision.
     frame_s: float = 0.1
     #: Block length for the slow statistics (baseline orientation, noise floor), s.
@@ -218,15 +213,12 @@ class SpasmParams:
     """
 
     #: Longest spasm as the movement channel sees it, s. A 0.1-0.5 s jerk (sensing.md) is spread by
-    #: the 4 Hz low-pass and the 0.5 s offset rule to 0.6-1.1 s (99% of simulated spasms on the
-    #: tuning nights); leg movements last >= 0.5 s and show as > 1.1 s in all but a few per cent
-    #: of cases. The bound sits where spasms end, not inside the tail of short leg movements,
-    #: whose measured duration moves by 0.1-0.2 s with the noise and the sampling rate.
-    max_s: float = 1.1
-    #: Smallest peak jerk (``FrontEndParams.jerk_lowpass_hz`` channel), g/s. On the tuning nights
-    #: 95% of spasms reach >= 4.6 g/s at 50-100 Hz (>= 3.7 g/s at 25 Hz); a leg movement short
-    #: enough to pass ``max_s`` reads 2-3 g/s at the median (a smooth, minimum-jerk rotation).
-    min_jerk_g_per_s: float = 4.0
+    #: the 4 Hz low-pass and the 0.5 s offset rule to 0.6-1.2 s; leg movements last >= 0.5 s and
+    #: show as >= 1.2 s in all but a few per cent of cases.
+    max_s: float = 1.2
+    #: Smallest peak jerk, g/s. A 0.1-0.5 s jerk of >= 100 mg reaches >= 5 g/s; a smooth
+    #: (minimum-jerk) leg movement of the same length stays near 1 g/s.
+    min_jerk_g_per_s: float = 5.0
     #: Smallest peak of raw acceleration change from rest, mg.
     min_peak_mg: float = 60.0
 
