@@ -256,7 +256,7 @@ def _indices_html(night: NightAnalysis, rules: str, denom: str) -> str:
         ("Isolated leg movements", None, ix["isolated_lm_per_h"], None, None,
          "leg movements that are not part of a run"),
         ("Spasms", ix["n_spasms"], ix["spasms_per_h"], fh.get("spasms_per_h"),
-         sh.get("spasms_per_h"), "short sharp jerks (over within a second), never counted as LM"),
+         sh.get("spasms_per_h"), "short sharp jerks (over in about a second), never counted as LM"),
     ]  # fmt: skip
     body = "".join(
         f"<tr><td>{_e(name)}</td><td class='num'>{'' if n is None else int(n)}</td>"
