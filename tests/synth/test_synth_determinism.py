@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from legwatch.errors import ParameterError
 from legwatch.synth import NightConfig, scenario, simulate_night, write_night
+from legwatch.synth.config import SensorConfig
 
 
 def _digest(paths: list[Path]) -> dict[str, str]:
@@ -47,6 +50,36 @@ def test_rate_variants_carry_the_same_events() -> None:
     counts = [n.recordings["left"].n_samples for n in nights]
     assert counts[1] == pytest.approx(2 * counts[0], rel=0.01)
     assert counts[2] == pytest.approx(4 * counts[0], rel=0.01)
+
+
+def test_a_noise_draw_changes_the_noise_and_nothing_else() -> None:
+    base = scenario("nominal", seed=11, hours=0.3)
+    nights = [
+        simulate_night(replace(base, sensor=replace(base.sensor, noise_draw=d))) for d in (0, 1, 2)
+    ]
+    own = simulate_night(base)
+    np.testing.assert_array_equal(
+        nights[0].recordings["left"].accel_g, own.recordings["left"].accel_g
+    )
+    moves = [n.truth.to_dict()["movements"] for n in nights]
+    assert len(moves[0]) > 5
+    assert moves[0] == moves[1] == moves[2]
+    np.testing.assert_array_equal(
+        nights[0].recordings["left"].t_s, nights[1].recordings["left"].t_s
+    )
+    # two independent draws of white noise: the difference has sqrt(2) times the noise's SD
+    sd = base.sensor.noise_density_ug_per_rthz * 1e-6 * np.sqrt(base.rate_hz / 2.0)
+    for other in nights[1:]:
+        diff = nights[0].recordings["left"].accel_g - other.recordings["left"].accel_g
+        assert diff.std(axis=0) == pytest.approx(np.sqrt(2.0) * sd, rel=0.05)
+    d12 = nights[1].recordings["left"].accel_g - nights[2].recordings["left"].accel_g
+    assert d12.std(axis=0) == pytest.approx(np.sqrt(2.0) * sd, rel=0.05)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True])
+def test_a_noise_draw_must_be_a_whole_number(bad: object) -> None:
+    with pytest.raises(ParameterError, match="noise_draw"):
+        SensorConfig(noise_draw=bad)  # type: ignore[arg-type]
 
 
 def test_full_night_is_deterministic() -> None:

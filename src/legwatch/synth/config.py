@@ -46,6 +46,10 @@ class SensorConfig:
         Linear change of the real rate from the start to the end of the night, as a fraction of it
         (sensing.md row 7 "plus linear drift"; a crystal-less RC clock drifts ~0.1-0.5% with
         temperature).
+    noise_draw : int
+        Which draw of the white noise: 0 is the seed's own. Any other value draws the noise
+        again and changes nothing else (same movements, offsets, clock and gaps), so that how much
+        a night's figures owe to the noise alone can be measured (``legwatch.bench.accuracy``).
     """
 
     noise_density_ug_per_rthz: float = 200.0
@@ -56,6 +60,7 @@ class SensorConfig:
     bias_drift_mg: float = 2.0
     rate_error_frac_range: tuple[float, float] = (-0.01, 0.06)
     rate_drift_frac_range: tuple[float, float] = (-0.002, 0.002)
+    noise_draw: int = 0
 
     @property
     def lsb_g(self) -> float:
@@ -69,6 +74,12 @@ class SensorConfig:
             )
         if self.full_scale_g not in (2.0, 4.0, 8.0, 16.0):
             raise ParameterError("full_scale_g", "one of 2, 4, 8, 16 g", self.full_scale_g)
+        if (
+            isinstance(self.noise_draw, bool)
+            or not isinstance(self.noise_draw, int)
+            or self.noise_draw < 0
+        ):
+            raise ParameterError("noise_draw", "a whole number >= 0", self.noise_draw)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,15 @@ import numpy as np
 
 from legwatch.synth.config import NightConfig
 from legwatch.synth.kinematics import G0_M_S2, UP_WORLD, FloatArray, min_jerk, rotate
-from legwatch.synth.schedule import OffBody, Rotation, Schedule, SimEvent, Translation, streams
+from legwatch.synth.schedule import (
+    STREAMS,
+    OffBody,
+    Rotation,
+    Schedule,
+    SimEvent,
+    Translation,
+    streams,
+)
 
 
 def sample_times(cfg: NightConfig, rate_error_frac: float, rate_drift_frac: float) -> FloatArray:
@@ -119,7 +127,12 @@ def _sensor(
         out += np.outer(np.sin(2 * np.pi * nu * t + ph), amp)
     sd_g = s.noise_density_ug_per_rthz * 1e-6 * np.sqrt(cfg.rate_hz / 2.0)
     if sd_g > 0:
-        noise_rng = streams(cfg.seed)[f"noise_{side}"]
+        if s.noise_draw == 0:
+            noise_rng = streams(cfg.seed)[f"noise_{side}"]
+        else:  # another draw of this band's noise alone
+            noise_rng = np.random.default_rng(
+                [cfg.seed, STREAMS.index(f"noise_{side}"), s.noise_draw]
+            )
         out += noise_rng.normal(0.0, sd_g, size=out.shape)
     if s.quantise:
         lsb = s.lsb_g
