@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from legwatch.bench.accuracy import _night, _score_one, _variants
+from legwatch.bench.accuracy import score_one, simulated, variants
 
 SEEDS = (500, 501, 502, 503, 504)
 SCORED = ("nominal", "spasm_heavy", "low_plm")
@@ -30,8 +30,8 @@ def _job(job: tuple[str, int]) -> tuple[str, int, dict[str, float]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if what in SCORED:
-            return what, seed, _score_one(_night(what, seed), None, "default")
-        return what, seed, _variants(seed, what)
+            return what, seed, score_one(simulated(what, seed), None, "default")
+        return what, seed, variants(seed, what)
 
 
 @pytest.fixture(scope="module")

@@ -39,21 +39,25 @@ from legwatch.signal.params import DetectorParams
 HELD_OUT = 1000
 
 
-def _night(name: str, seed: int, **kw: Any) -> synth.SimulatedNight:
+def simulated(name: str, seed: int, **kw: Any) -> synth.SimulatedNight:
+    """One night of a preset scenario (``synth.scenario`` keywords pass through)."""
     return synth.simulate_night(synth.scenario(name, seed, **kw))
 
 
 def _score(night: synth.SimulatedNight, params: DetectorParams | None = None) -> dict[str, float]:
     """Scores of the rules alone, then of the rules plus the shipped event classifier
     (keys prefixed ``model_``)."""
-    rules = _score_one(night, params, model=None)
-    with_model = _score_one(night, params, model="default")
+    rules = score_one(night, params, model=None)
+    with_model = score_one(night, params, model="default")
     return {**rules, **{f"model_{k}": v for k, v in with_model.items()}}
 
 
-def _score_one(
+def score_one(
     night: synth.SimulatedNight, params: DetectorParams | None, model: str | None
 ) -> dict[str, float]:
+    """One night's scores against its truth: LM agreement with the visible movements, onset
+    errors, PLM index and periodicity errors, spasm F1 (``model``: None for the rules alone,
+    "default" for the shipped classifier)."""
     res = analyze_night(list(night.recordings.values()), params=params, model=model)
     tm = night.truth.movements
     ok = tm.props["analysable"].astype(bool)
@@ -82,11 +86,11 @@ def _score_one(
 
 
 def _lm_count(name: str, seed: int) -> dict[str, float]:
-    night = _night(name, seed)
+    night = simulated(name, seed)
     return {"n_lm": float(len(detect_movements(night.recordings["left"]).leg_movements))}
 
 
-def _variants(seed: int, what: str) -> dict[str, float]:
+def variants(seed: int, what: str) -> dict[str, float]:
     """Relative change of the estimated PLM index against the same night's reference variant."""
     base_cfg = synth.scenario("nominal", seed)
     sensor0 = replace(base_cfg.sensor, rate_error_frac_range=(0.0, 0.0))
@@ -138,7 +142,7 @@ def _variants(seed: int, what: str) -> dict[str, float]:
 
 
 def _sweep(seed: int) -> dict[str, float]:
-    night = _night("nominal", seed)
+    night = simulated("nominal", seed)
     base = analyze_night(list(night.recordings.values())).indices["plm_per_h"]
     out: dict[str, float] = {}
     p = DetectorParams()
@@ -158,7 +162,7 @@ def _sweep(seed: int) -> dict[str, float]:
 
 
 def _speed() -> dict[str, float]:
-    night = _night("nominal", HELD_OUT, rate_hz=100.0)
+    night = simulated("nominal", HELD_OUT, rate_hz=100.0)
     rec = night.recordings["left"]
     raw_mb = rec.accel_g.nbytes / 1e6
     t0 = time.perf_counter()
@@ -226,11 +230,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _night_score_adapter(name: str, seed: int) -> dict[str, float]:
-    return _score(_night(name, seed))
+    return _score(simulated(name, seed))
 
 
 def _variants_adapter(what: str, seed: int) -> dict[str, float]:
-    return _variants(seed, what)
+    return variants(seed, what)
 
 
 def _sweep_adapter(seed: int) -> dict[str, float]:
