@@ -53,7 +53,8 @@ def _main(
     console.quiet = quiet
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        # the module name helps whoever debugs (--verbose); a user needs only the message
+        format="%(levelname)s %(name)s: %(message)s" if verbose else "%(levelname)s: %(message)s",
     )
 
 

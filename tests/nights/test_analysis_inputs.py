@@ -106,7 +106,7 @@ def test_sleep_window_sets_the_denominator() -> None:
     start = rec.start_utc
     night = analyze_night(rec, sleep=(start + timedelta(minutes=10), start + timedelta(minutes=40)))
     assert night.analysable_s <= 30 * 60 + 1e-6
-    assert "diary" in night.denominator
+    assert "bed times given" in night.denominator
     assert all(10 * 60 <= t < 40 * 60 for t in night.scoring.movements.onset_s)
 
 

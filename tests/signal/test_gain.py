@@ -114,4 +114,4 @@ def test_a_gain_at_its_lower_bound_is_a_warning() -> None:
     assert gain < 1.0
     assert pick_up_warnings(min_gain=0.1) == []  # well inside its range: no warning
     (w,) = pick_up_warnings(min_gain=gain)  # held at its lower bound
-    assert rec.band_id in w and "loose strap" in w
+    assert rec.band_id in w and "strap was loose" in w and "movements were small" in w

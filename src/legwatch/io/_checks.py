@@ -283,7 +283,8 @@ def default_start(path: Path) -> datetime:
     """The placeholder start, with a warning that times of day will be wrong."""
     logger.warning(
         "%s: no start time in the file or the arguments; using %s, so clock times will be wrong "
-        "(pass start_utc= to set it).",
+        "(add a first line '# start_utc=2026-03-01T22:00:00Z' to a CSV, or pass start_utc= "
+        "from Python).",
         path,
         UNKNOWN_START_UTC.isoformat(),
     )

@@ -440,9 +440,10 @@ def analyze_night(
             )
         if det.movement_gain <= det.params.gain.min_gain:
             warnings.append(
-                f"band {rec.band_id!r} caught the leg movements weakly (movement pick-up "
-                f"{det.movement_gain:.2f}, the lowest legwatch adjusts for): a loose strap, or "
-                "small movements tonight. The smallest movements may have been missed."
+                f"band {rec.band_id!r} picked up small leg movements tonight (movement "
+                f"pick-up {det.movement_gain:.2f}, the lowest legwatch adjusts for): the "
+                "movements were small, or the strap was loose. The smallest may have been "
+                "missed."
             )
         bands.append(BandResult(rec, det, gain, offset, off_body, analysable))
     event_model = None
@@ -484,7 +485,7 @@ def analyze_night(
             raise AnalysisError(
                 f"the time in bed {sleep[0]:%H:%M}-{sleep[1]:%H:%M} does not overlap the recording."
             )
-        denominator = "analysable time in bed (bed times from the diary)"
+        denominator = "analysable time in bed (between the bed times given)"
     else:
         in_bed = [span_all]
         denominator = "analysable time in bed (the whole recording, band on)"
