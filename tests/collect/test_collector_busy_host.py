@@ -3,7 +3,7 @@
 The event loop is starved by a task that blocks it most of the time (what another CPU-heavy
 process does to the demo). The band's clock holds while the band is behind, so the journaled
 receive times still agree with the sample index and replay's rate check (unchanged, 5 %) passes
-with a rate within a fraction of a per mille of nominal.
+with a rate within a few per mille of nominal (the receive times' jitter on a busy host).
 """
 
 from __future__ import annotations
@@ -56,9 +56,16 @@ def test_a_starved_band_holds_its_clock_and_the_night_keeps_its_rate(tmp_path: P
     report = replay_night(night_dir).reports["left"]
     assert report.samples == n and report.missing_samples == 0
     assert report.fs_estimated_hz is not None
-    assert abs(report.rate_error_ppm or 0.0) < 1000.0, report.rate_error_ppm
+    # A band whose clock ran on while it was behind would read slow by about the share of the
+    # run it was held (held_s / wall_s: several per cent here). A held clock leaves only the
+    # jitter of the receive times: at 1000x real time 1 ms of host time is 1 s of night, and a
+    # busy CI host has given up to 1,400 ppm. Bound: 5,000 ppm, and a tenth of that share.
+    held_ppm = run.held_s / run.wall_s * 1e6
+    bound_ppm = min(5000.0, 0.1 * held_ppm)
+    assert abs(report.rate_error_ppm or 0.0) < bound_ppm, (report.rate_error_ppm, held_ppm)
     # The band clock (device time) agrees with the journaled receive times too.
-    assert report.device_drift_ppm is not None and abs(report.device_drift_ppm) < 1000.0
+    assert report.device_drift_ppm is not None
+    assert abs(report.device_drift_ppm) < bound_ppm, (report.device_drift_ppm, held_ppm)
     # The night spans its simulated length on the journal's time axis.
     rec = replay_night(night_dir).recordings["left"]
     assert np.isclose(rec.t_s[-1], (n - 1) / RATE_HZ, rtol=1e-3)
