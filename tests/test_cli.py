@@ -48,6 +48,8 @@ def test_bad_input_gives_one_clear_line_and_exit_2(tmp_path: Path) -> None:
     assert "bad.csv" in res.stderr and "Traceback" not in res.stderr
     res = _legwatch("analyze", "bad.csv", "--rules", "rem", cwd=tmp_path)
     assert res.returncode == 2 and "wasm2016" in res.stderr
+    assert "--rules" in res.stderr and "'rules'" not in res.stderr  # the option, not Python's name
+    assert res.stderr.count("\n") == 1  # one line, not cut at 80 columns in a pipe
 
 
 def test_report_marks_diary_sessions_and_quiet_hides_progress(tmp_path: Path) -> None:

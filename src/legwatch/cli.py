@@ -151,9 +151,12 @@ def _load_and_analyze(  # type: ignore[no-untyped-def]
     from legwatch.io import read_recording
     from legwatch.nights.analysis import analyze_night
     from legwatch.recording import BodySite
-    from legwatch.scoring import get_rules
+    from legwatch.scoring import RULE_SETS, get_rules
 
-    get_rules(rules)
+    try:  # checked before any file is read, and named as the option the user typed
+        get_rules(rules)
+    except ParameterError:
+        raise ParameterError("--rules", f"one of {', '.join(RULE_SETS)}", rules) from None
     recs = []
     with console.status("Reading recordings..."):
         for side, path in _parse_inputs(inputs):
@@ -316,7 +319,10 @@ def main() -> None:
     try:
         app()
     except LegwatchError as exc:
-        console.print("[bold red]error:[/bold red]", escape(str(exc)), highlight=False)
+        # one line however long: a log or a pipe must not cut a file name or a value in two
+        console.print(
+            "[bold red]error:[/bold red]", escape(str(exc)), highlight=False, soft_wrap=True
+        )
         sys.exit(2)
 
 
