@@ -151,12 +151,12 @@ def _load_and_analyze(  # type: ignore[no-untyped-def]
     from legwatch.io import read_recording
     from legwatch.nights.analysis import analyze_night
     from legwatch.recording import BodySite
-    from legwatch.scoring import RULE_SETS, get_rules
+    from legwatch.scoring import get_rules
 
     try:  # checked before any file is read, and named as the option the user typed
         get_rules(rules)
-    except ParameterError:
-        raise ParameterError("--rules", f"one of {', '.join(RULE_SETS)}", rules) from None
+    except ParameterError as exc:
+        raise ParameterError("--rules", exc.expected, rules) from None
     recs = []
     with console.status("Reading recordings..."):
         for side, path in _parse_inputs(inputs):
