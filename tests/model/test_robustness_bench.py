@@ -47,3 +47,11 @@ def test_seeds_below_its_range_are_refused(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit):
         robustness.main(["--seeds", "1000-1001"])
     assert "3000" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["abc", "3005-3001", "3000-x"])
+def test_a_malformed_seed_range_is_named(text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        robustness.main(["--seeds", text])
+    err = capsys.readouterr().err
+    assert "--seeds" in err and "Traceback" not in err

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from legwatch import synth
+from legwatch.bench import seed_range
 from legwatch.model.classifier import (
     default_model,
     default_model_path,
@@ -189,10 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("bench-results/model_accuracy.json"))
     args = ap.parse_args(argv)
-    a, _, b = args.seeds.partition("-")
-    seeds = list(range(int(a), int(b or a) + 1))
-    if min(seeds) < HELD_OUT:
-        ap.error(f"held-out seeds start at {HELD_OUT}; seeds below are training or validation")
+    seeds = seed_range(ap, args.seeds, HELD_OUT, "seeds below are training or validation")
     scenarios = [s for s in args.scenarios.split(",") if s]
     t_start = time.perf_counter()
     jobs = [(s, seed, args.model) for s in scenarios for seed in seeds]

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from legwatch import synth
+from legwatch.bench import seed_range
 from legwatch.bench.accuracy import score_one
 from legwatch.synth.config import NightConfig
 
@@ -150,10 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=Path("bench-results/robustness.json"))
     args = ap.parse_args(argv)
-    a, _, b = args.seeds.partition("-")
-    seeds = list(range(int(a), int(b or a) + 1))
-    if min(seeds) < FIRST_SEED:
-        ap.error(f"this benchmark's seeds start at {FIRST_SEED}; lower seeds tuned or trained")
+    seeds = seed_range(ap, args.seeds, FIRST_SEED, "lower seeds tuned, trained or chose")
     variants = [v for v in args.variants.split(",") if v]
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
