@@ -67,6 +67,8 @@ def test_a_starved_band_holds_its_clock_and_the_night_keeps_its_rate(tmp_path: P
     # The band clock (device time) agrees with the journaled receive times too.
     assert report.device_drift_ppm is not None
     assert abs(report.device_drift_ppm) < bound_ppm, (report.device_drift_ppm, held_ppm)
-    # The night spans its simulated length on the journal's time axis.
+    # The night spans its simulated length on the journal's time axis, within the same bound:
+    # that axis runs at the estimated rate, so its span is off by the rate error (-1,422 ppm
+    # once on CI, over the 1,000 ppm this check used to allow while the rate check passed).
     rec = replayed.recordings["left"]
-    assert np.isclose(rec.t_s[-1], (n - 1) / RATE_HZ, rtol=1e-3)
+    assert np.isclose(rec.t_s[-1], (n - 1) / RATE_HZ, rtol=bound_ppm * 1e-6)
