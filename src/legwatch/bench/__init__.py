@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+from typing import Any
 
 
 def seed_range(ap: argparse.ArgumentParser, text: str, first: int, why: str) -> list[int]:
@@ -18,3 +21,9 @@ def seed_range(ap: argparse.ArgumentParser, text: str, first: int, why: str) -> 
     if lo < first:
         ap.error(f"--seeds: this benchmark's seeds start at {first}; {why}")
     return list(range(lo, hi + 1))
+
+
+def write_results(path: Path, results: dict[str, Any]) -> None:
+    """Write a benchmark's results as indented JSON (numpy floats as floats), folders made."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1, default=float) + "\n")

@@ -18,7 +18,6 @@ be expected to sit below what the noise alone does to the PLM index.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import tracemalloc
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from legwatch import synth
+from legwatch.bench import write_results
 from legwatch.nights.analysis import analyze_night
 from legwatch.signal.agreement import agreement
 from legwatch.signal.detect import detect_movements
@@ -223,8 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         run("sweep_plus_minus_20pct", _sweep_adapter)
     results["speed_8h_100hz"] = _speed()
     print("speed:", ", ".join(f"{k}={v:.3g}" for k, v in results["speed_8h_100hz"].items()))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1, default=float) + "\n")
+    write_results(args.out, results)
     print(f"wrote {args.out}")
     return 0
 

@@ -20,7 +20,6 @@ fell rather than by the movement; at 50.3 Hz instead of 50 Hz such changes move 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -31,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from legwatch import synth
-from legwatch.bench import seed_range
+from legwatch.bench import seed_range, write_results
 from legwatch.model.classifier import (
     default_model,
     default_model_path,
@@ -223,8 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         f"8 h night: rules {sp['analyze_rules_s']:.2f} s, with model {sp['analyze_model_s']:.2f} s "
         f"(+{100 * sp['added_frac']:.0f}%); model load {sp['load_s']:.2f} s once per process"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1, default=float) + "\n")
+    write_results(args.out, results)
     print(f"wrote {args.out}")
     return 0
 

@@ -21,7 +21,6 @@ advantage holds and where a user should fall back on ``--no-model``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from legwatch import synth
-from legwatch.bench import seed_range
+from legwatch.bench import seed_range, write_results
 from legwatch.bench.accuracy import score_one
 from legwatch.synth.config import NightConfig
 
@@ -174,8 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     results["seconds"] = time.perf_counter() - t0
     print(_table(results))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1, default=float) + "\n")
+    write_results(args.out, results)
     print(f"wrote {args.out} ({results['seconds']:.0f} s)")
     return 0
 
