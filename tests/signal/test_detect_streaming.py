@@ -19,10 +19,22 @@ def _stream(rec, chunk: int) -> EventTable:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(
-    ("seed", "chunk"), [(31, 1), (32, 26), (33, 997), (34, 26), (36, 5), (37, 13), (38, 4096)]
+    ("seed", "chunk", "rate_hz"),
+    [
+        (31, 1, 50.0),
+        (32, 26, 50.0),
+        (33, 997, 50.0),
+        (34, 26, 50.0),
+        (36, 5, 50.0),
+        (37, 13, 50.0),
+        (38, 4096, 50.0),
+        (39, 27, 100.0),  # the legwatch band's own rate
+    ],
 )
-def test_streaming_equals_offline(seed: int, chunk: int) -> None:
-    cfg = synth.scenario("nominal", seed, hours=0.35 if chunk == 1 else 1.0)
+def test_streaming_equals_offline(seed: int, chunk: int, rate_hz: float) -> None:
+    cfg = synth.scenario(
+        "nominal", seed, hours=0.35 if chunk < 5 or rate_hz > 60 else 1.0, rate_hz=rate_hz
+    )
     rec = synth.simulate_night(cfg).recordings["left"]
     offline = detect_movements(rec).events
     streamed = _stream(rec, chunk)
