@@ -12,7 +12,8 @@ the sweep and the speed figures use the default pipeline.
 
 ``variants_noise`` is a control, not a target: the same 50 Hz night with only the sensor noise
 drawn again (twice). Each rate variant draws its noise anew as well, so the rate figures cannot
-be expected to sit below what the noise alone does to the PLM index.
+be expected to sit below what the noise alone does to the PLM index. Beside each variant's median
+the benchmark counts the nights whose index changed at all (``nights_changed``).
 """
 
 from __future__ import annotations
@@ -190,6 +191,22 @@ def _median(rows: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.nanmedian([r[k] for r in rows])) for k in keys}
 
 
+#: A night "changes" in a variant when its PLM index moves by more than this fraction: one
+#: movement more or less moves it by 2-5%, a new denominator alone by well under 0.1%.
+CHANGED_FRAC = 0.001
+
+
+def nights_changed(rows: list[dict[str, float]]) -> dict[str, int]:
+    """Per variant, the number of nights whose PLM index changed (see ``CHANGED_FRAC``).
+
+    The median of a variant is 0 or a few per cent depending on whether fewer or more than half
+    of the nights change at all, so the count says more than the median about how steady the
+    index is. The reference index and the truth's own changes are not variants and are left out.
+    """
+    keys = [k for k in rows[0] if k != "plm_ref" and "truth" not in k]
+    return {k: sum(1 for r in rows if np.isfinite(r[k]) and r[k] > CHANGED_FRAC) for k in keys}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20, help="held-out seeds per scenario")
@@ -218,7 +235,12 @@ def main(argv: list[str] | None = None) -> int:
         results[scen]["max"] = max(r["n_lm"] for r in results[scen]["per_seed"])
         del med
     for what in ("rates", "noise", "gain", "gaps"):
-        run(f"variants_{what}", _variants_adapter, what)
+        label = f"variants_{what}"
+        run(label, _variants_adapter, what)
+        changed = nights_changed(results[label]["per_seed"])
+        results[label]["nights_changed"] = changed
+        print(f"  nights changed (of {len(seeds)}): "
+              + ", ".join(f"{k}={v}" for k, v in changed.items()), flush=True)  # fmt: skip
     if not args.quick:
         run("sweep_plus_minus_20pct", _sweep_adapter)
     results["speed_8h_100hz"] = _speed()
