@@ -1,6 +1,6 @@
 """How far from its own simulator legwatch can be trusted: nights the simulator was never set to.
 
-Run ``python -m legwatch.bench.robustness`` (10 seeds per variant, about 6 minutes on two cores)
+Run ``python -m legwatch.bench.robustness`` (10 seeds per variant, 3.5 minutes on two cores)
 or ``--seeds 3000-3001`` for a quick look. It prints a table and writes JSON.
 
 The detector was tuned, and the event classifier trained, on nights from ``legwatch.synth`` with
