@@ -91,17 +91,15 @@ def _lm_count(name: str, seed: int) -> dict[str, float]:
     return {"n_lm": float(len(detect_movements(night.recordings["left"]).leg_movements))}
 
 
-def variants(seed: int, what: str) -> dict[str, float]:
-    """Relative change of the estimated PLM index against the same night's reference variant."""
-    base_cfg = synth.scenario("nominal", seed)
+def variant_configs(
+    seed: int, what: str, hours: float = 8.0
+) -> tuple[synth.NightConfig, dict[str, synth.NightConfig]]:
+    """The reference night of ``seed`` (50 Hz, a true clock) and its variants of kind ``what``
+    ("rates", "noise", "gain" or "gaps"), by label: the same movements, only the band differs."""
+    base_cfg = synth.scenario("nominal", seed, hours=hours)
     sensor0 = replace(base_cfg.sensor, rate_error_frac_range=(0.0, 0.0))
     sensor0 = replace(sensor0, rate_drift_frac_range=(0.0, 0.0))
-    ref_night = synth.simulate_night(replace(base_cfg, sensor=sensor0))
-    ref_truth = ref_night.truth
-    ref = analyze_night(list(ref_night.recordings.values()))
-    ref_plm = ref.indices["plm_per_h"]
-    out: dict[str, float] = {"plm_ref": ref_plm}
-    cfgs: dict[str, Any] = {}
+    cfgs: dict[str, synth.NightConfig] = {}
     if what == "rates":
         for label, rate, err in (
             ("50.3", 50.0, 0.006),
@@ -110,7 +108,9 @@ def variants(seed: int, what: str) -> dict[str, float]:
             ("25", 25.0, 0.0),
         ):
             s = replace(sensor0, rate_error_frac_range=(err, err))
-            cfgs[label] = replace(synth.scenario("nominal", seed, rate_hz=rate), sensor=s)
+            cfgs[label] = replace(
+                synth.scenario("nominal", seed, hours=hours, rate_hz=rate), sensor=s
+            )
     elif what == "noise":
         # the control: the same night at the same rate with only the sensor noise drawn again.
         # Every rate variant draws other noise too, so this is what those figures are made of
@@ -123,22 +123,54 @@ def variants(seed: int, what: str) -> dict[str, float]:
                             ("jump0.7", {"jump_factor": 0.7})):  # fmt: skip
             cfgs[label] = replace(base_cfg, sensor=sensor0, gain=replace(base_cfg.gain, **gain))
     elif what == "gaps":
-        gaps = synth.scenario("gaps", seed)
+        gaps = synth.scenario("gaps", seed, hours=hours)
         cfgs["gaps"] = replace(gaps, sensor=sensor0)
+    else:
+        raise ValueError(f"unknown variant kind {what!r}: rates, noise, gain or gaps")
+    return replace(base_cfg, sensor=sensor0), cfgs
+
+
+def variant_change(
+    label: str,
+    ref: synth.SimulatedNight,
+    ref_plm: float,
+    night: synth.SimulatedNight,
+    model: Any = "default",
+    *,
+    with_truth: bool = False,
+) -> dict[str, float]:
+    """How far the estimated PLM index of the variant ``night`` moved from the reference's
+    ``ref_plm`` (a fraction, key ``label``); ``with_truth`` (gain and gap variants) adds how far
+    the TRUE index moved (``<label>_truth_change``) and the estimate beyond it
+    (``<label>_beyond_truth``)."""
+    est = analyze_night(list(night.recordings.values()), model=model).indices["plm_per_h"]
+    est_change = (est - ref_plm) / ref_plm if ref_plm > 0 else float("nan")
+    out = {label: abs(est_change)}
+    if with_truth:
+        # The TRUE index (of the movements the sensor can see) moves too: a gap breaks series and
+        # leaves the denominator; on a looser band the smallest movements sink under the 10 mg of
+        # visibility. Report that, and how far the estimate's change is from it.
+        t_ref = ref.truth.scoring["wasm2016"].indices["plm_per_h"]
+        t_var = night.truth.scoring["wasm2016"].indices["plm_per_h"]
+        truth_change = (t_var - t_ref) / t_ref if t_ref > 0 else float("nan")
+        out[f"{label}_truth_change"] = abs(truth_change)
+        out[f"{label}_beyond_truth"] = abs(est_change - truth_change)
+    return out
+
+
+def variants(
+    seed: int, what: str, *, hours: float = 8.0, model: Any = "default"
+) -> dict[str, float]:
+    """Relative change of the estimated PLM index against the same night's reference variant
+    (see :func:`variant_configs`); ``plm_ref`` is the reference's index."""
+    ref_cfg, cfgs = variant_configs(seed, what, hours)
+    ref_night = synth.simulate_night(ref_cfg)
+    ref_plm = analyze_night(list(ref_night.recordings.values()), model=model).indices["plm_per_h"]
+    out: dict[str, float] = {"plm_ref": ref_plm}
     for label, cfg in cfgs.items():
         night = synth.simulate_night(cfg)
-        est = analyze_night(list(night.recordings.values())).indices["plm_per_h"]
-        est_change = (est - ref_plm) / ref_plm if ref_plm > 0 else float("nan")
-        out[label] = abs(est_change)
-        if what in ("gain", "gaps"):
-            # The TRUE index (of the movements the sensor can see) moves too: a gap breaks series
-            # and leaves the denominator; on a looser band the smallest movements sink under the
-            # 10 mg of visibility. Report that, and how far the estimate's change is from it.
-            t_ref = ref_truth.scoring["wasm2016"].indices["plm_per_h"]
-            t_var = night.truth.scoring["wasm2016"].indices["plm_per_h"]
-            truth_change = (t_var - t_ref) / t_ref if t_ref > 0 else float("nan")
-            out[f"{label}_truth_change"] = abs(truth_change)
-            out[f"{label}_beyond_truth"] = abs(est_change - truth_change)
+        with_truth = what in ("gain", "gaps")
+        out.update(variant_change(label, ref_night, ref_plm, night, model, with_truth=with_truth))
     return out
 
 
