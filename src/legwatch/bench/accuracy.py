@@ -167,9 +167,9 @@ def variants(
     ref_night = synth.simulate_night(ref_cfg)
     ref_plm = analyze_night(list(ref_night.recordings.values()), model=model).indices["plm_per_h"]
     out: dict[str, float] = {"plm_ref": ref_plm}
+    with_truth = what in ("gain", "gaps")
     for label, cfg in cfgs.items():
         night = synth.simulate_night(cfg)
-        with_truth = what in ("gain", "gaps")
         out.update(variant_change(label, ref_night, ref_plm, night, model, with_truth=with_truth))
     return out
 
