@@ -5,8 +5,6 @@ import math
 import numpy as np
 import pytest
 
-import legwatch.nights.analysis as analysis
-from legwatch import synth
 from legwatch.bench import refit
 from legwatch.bench.accuracy import variants
 from legwatch.model.classifier import EventModel, default_model
@@ -46,36 +44,6 @@ def _everything_other() -> EventModel:
     estimator = DummyClassifier(strategy="constant", constant="other")
     estimator.fit(np.zeros((2, len(FEATURE_NAMES))), ["other", "other"])
     return EventModel(estimator, default_model().sidecar)
-
-
-def test_detect_once_runs_the_detector_once_for_several_models_and_restores_it() -> None:
-    night = synth.simulate_night(synth.scenario("nominal", 502, hours=1.0))
-    rec = night.recordings["left"]
-    calls = []
-    original = analysis.detect_movements
-
-    def counting(recording, params=None, *, chunk_s=3600.0):  # type: ignore[no-untyped-def]
-        calls.append(id(recording))
-        return original(recording, params, chunk_s=chunk_s)
-
-    analysis.detect_movements = counting
-    try:
-        with refit.detect_once() as forget:
-            a = analysis.analyze_night(rec, model="default").leg_movements
-            b = analysis.analyze_night(rec, model=None).leg_movements
-            assert len(calls) == 1
-            forget()
-            analysis.analyze_night(rec, model=None)
-            assert len(calls) == 2
-        assert analysis.detect_movements is counting
-    finally:
-        analysis.detect_movements = original
-    # the same leg movements as without the shared detection
-    assert len(a) > 5
-    np.testing.assert_array_equal(a.onset_s, analysis.analyze_night(rec).leg_movements.onset_s)
-    np.testing.assert_array_equal(
-        b.onset_s, analysis.analyze_night(rec, model=None).leg_movements.onset_s
-    )
 
 
 def test_summary_counts_changed_nights_per_variant_and_sums_rates_and_redraws() -> None:

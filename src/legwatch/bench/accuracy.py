@@ -32,7 +32,7 @@ import numpy as np
 
 from legwatch import synth
 from legwatch.bench import write_results
-from legwatch.nights.analysis import analyze_night
+from legwatch.nights.analysis import DetectedNight, analyze_detected, analyze_night, detect_night
 from legwatch.signal.agreement import agreement
 from legwatch.signal.detect import detect_movements
 from legwatch.signal.params import DetectorParams
@@ -138,12 +138,16 @@ def variant_change(
     model: Any = "default",
     *,
     with_truth: bool = False,
+    detected: DetectedNight | None = None,
 ) -> dict[str, float]:
     """How far the estimated PLM index of the variant ``night`` moved from the reference's
     ``ref_plm`` (a fraction, key ``label``); ``with_truth`` (gain and gap variants) adds how far
     the TRUE index moved (``<label>_truth_change``) and the estimate beyond it
-    (``<label>_beyond_truth``)."""
-    est = analyze_night(list(night.recordings.values()), model=model).indices["plm_per_h"]
+    (``<label>_beyond_truth``). ``detected``: ``detect_night`` of the variant's recordings, if
+    already run (several models on one night)."""
+    if detected is None:
+        detected = detect_night(list(night.recordings.values()))
+    est = analyze_detected(detected, model=model).indices["plm_per_h"]
     est_change = (est - ref_plm) / ref_plm if ref_plm > 0 else float("nan")
     out = {label: abs(est_change)}
     if with_truth:

@@ -1,6 +1,6 @@
 """Refit spread: how much the rate and noise figures depend on one fit of the event model.
 
-Run ``python -m legwatch.bench.refit`` (4 fits, seeds 2000-2039: 10 min 21 s on two cores
+Run ``python -m legwatch.bench.refit`` (4 fits, seeds 2000-2039: 7 min 48 s on two cores
 once the training features are cached; computing them first takes 12-20 minutes more).
 
 The rate figures of the accuracy benchmark are medians of nights whose index changed by a few
@@ -16,8 +16,9 @@ decides by chance. This benchmark gives each design several fits:
 
 Each fit is saved with skops into a temporary folder and loaded back through
 ``classifier.load_model`` in the worker processes. Every night (seeds 2000 and up, the same
-rate and noise variants as the accuracy benchmark) is simulated and detected once; each fit then
-classifies the same detections. Per fit it prints the nights changed per variant, their sum over
+rate and noise variants as the accuracy benchmark) is simulated and detected once
+(``nights.analysis.detect_night``); each fit then classifies the same detections
+(``analyze_detected``). Per fit it prints the nights changed per variant, their sum over
 the four rates (R) and the two noise redraws (N), the median change at 100 Hz, and the median
 error of the reference night's PLM index against the truth (E); then mean, min and max over the
 fits. It writes JSON.
@@ -26,30 +27,21 @@ fits. It writes JSON.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from legwatch import synth
 from legwatch.bench import seed_range, write_results
 from legwatch.bench.accuracy import nights_changed, variant_change, variant_configs
-from legwatch.model.features import OtherBand
-from legwatch.nights.analysis import analyze_night
-from legwatch.recording import Recording
-from legwatch.signal.detect import Detection
-from legwatch.signal.params import DetectorParams
-
-F64 = NDArray[np.float64]
+from legwatch.nights.analysis import analyze_detected, detect_night
 
 #: Seeds 2000 and up are for decisions between designs: never used for tuning, training or the
 #: held-out accuracy figures.
@@ -106,72 +98,26 @@ def fit_models(
     return paths
 
 
-@contextmanager
-def detect_once() -> Iterator[Callable[[], None]]:
-    """Within the block the detector and the event features run once per recording, however
-    many models classify its events (neither depends on the model). Yields a function that
-    forgets what was kept: call it when done with a night, so memory stays one night's.
-
-    A recording is known by a digest of its samples: the analysis hands the detector a rescaled
-    copy of each recording on every call (the gravity correction). A detection is known by its
-    identity; the kept detections are held, so an identity cannot be reused while kept.
-    """
-    import legwatch.model.classifier as classifier
-    import legwatch.nights.analysis as analysis
-
-    kept: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    detect0, features0 = analysis.detect_movements, classifier.event_features
-
-    def detect(
-        recording: Recording, params: DetectorParams | None = None, *, chunk_s: float = 3600.0
-    ) -> Detection:
-        key = ("detect", _samples_digest(recording), repr(params), chunk_s)
-        if key not in kept:
-            kept[key] = (detect0(recording, params, chunk_s=chunk_s),)
-        return kept[key][0]
-
-    def features(detection: Detection, recording: Recording, other: OtherBand | None = None) -> F64:
-        key: tuple[Any, ...] = ("features", id(detection), _samples_digest(recording))
-        key += (None, None) if other is None else (id(other.detection), other.offset_s)
-        if key not in kept:
-            kept[key] = (features0(detection, recording, other), detection, other)
-        return kept[key][0]
-
-    analysis.detect_movements, classifier.event_features = detect, features
-    try:
-        yield kept.clear
-    finally:
-        analysis.detect_movements, classifier.event_features = detect0, features0
-
-
-def _samples_digest(recording: Recording) -> bytes:
-    h = hashlib.blake2b(digest_size=16)
-    head = (recording.band_id, recording.site, recording.start_utc, recording.fs_nominal_hz)
-    h.update(repr((head, recording.gaps)).encode())
-    h.update(np.ascontiguousarray(recording.t_s).data)
-    h.update(np.ascontiguousarray(recording.accel_g).data)
-    return h.digest()
-
-
 def night_rows(seed: int, models: Sequence[Any], hours: float = 8.0) -> list[dict[str, float]]:
     """For each model, the rate and noise variants' changes of one seed (as
-    ``accuracy.variants``), ``plm_ref`` and ``plm_error`` (reference against truth)."""
+    ``accuracy.variants``), ``plm_ref`` and ``plm_error`` (reference against truth). Each night
+    is detected once (``detect_night``) and its event features computed once; every model then
+    classifies the same detections."""
     ref_cfg, cfgs = variant_configs(seed, "rates", hours)
     cfgs.update(variant_configs(seed, "noise", hours)[1])
     rows: list[dict[str, float]] = [{} for _ in models]
-    with detect_once() as forget:
-        ref = synth.simulate_night(ref_cfg)
-        truth = ref.truth.scoring["wasm2016"].indices["plm_per_h"]
+    ref = synth.simulate_night(ref_cfg)
+    truth = ref.truth.scoring["wasm2016"].indices["plm_per_h"]
+    detected = detect_night(list(ref.recordings.values()))
+    for row, model in zip(rows, models, strict=True):
+        plm = analyze_detected(detected, model=model).indices["plm_per_h"]
+        row["plm_ref"] = plm
+        row["plm_error"] = abs(plm - truth) / truth if truth > 0 else float("nan")
+    for label, cfg in cfgs.items():
+        night = synth.simulate_night(cfg)
+        detected = detect_night(list(night.recordings.values()))
         for row, model in zip(rows, models, strict=True):
-            plm = analyze_night(list(ref.recordings.values()), model=model).indices["plm_per_h"]
-            row["plm_ref"] = plm
-            row["plm_error"] = abs(plm - truth) / truth if truth > 0 else float("nan")
-        forget()
-        for label, cfg in cfgs.items():
-            night = synth.simulate_night(cfg)
-            for row, model in zip(rows, models, strict=True):
-                row.update(variant_change(label, ref, row["plm_ref"], night, model))
-            forget()
+            row.update(variant_change(label, ref, row["plm_ref"], night, model, detected=detected))
     return rows
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from threadpoolctl import threadpool_limits
 
-from legwatch.errors import ModelError
+from legwatch.errors import ModelError, ParameterError
 from legwatch.events import EventTable
 from legwatch.model.features import (
     BAND_EDGES_HZ,
@@ -304,6 +304,7 @@ def classify_events(
     model: EventModel,
     *,
     other: OtherBand | None = None,
+    features: NDArray[np.float64] | None = None,
 ) -> EventTable:
     """The detection's events relabelled by the model, with class probabilities as props.
 
@@ -317,6 +318,8 @@ def classify_events(
         A loaded model (:func:`default_model` or :func:`load_model`).
     other : OtherBand, optional
         The night's other band (for the two-band features).
+    features : ndarray, optional
+        ``event_features(detection, recording, other)`` if already computed (one row per event).
 
     Returns
     -------
@@ -341,7 +344,15 @@ def classify_events(
         return ev.with_props(
             rule_kind=np.empty(0, dtype=np.str_), **{f"p_{c}": np.empty(0) for c in CLASSES}
         )
-    proba = model.predict_proba(event_features(detection, recording, other))
+    if features is None:
+        features = event_features(detection, recording, other)
+    elif features.shape != (len(ev), len(FEATURE_NAMES)):
+        raise ParameterError(
+            "features",
+            f"one row of {len(FEATURE_NAMES)} features per event ({len(ev)} events)",
+            f"shape {features.shape}",
+        )
+    proba = model.predict_proba(features)
     kinds = np.array(CLASSES)[np.argmax(proba, axis=1)]
     props = {f"p_{c}": np.round(proba[:, j], 4) for j, c in enumerate(CLASSES)}
     relabelled = EventTable(ev.onset_s, ev.duration_s, kinds, ev.side, dict(ev.props))
@@ -354,8 +365,10 @@ def relabel_detection(
     model: EventModel,
     *,
     other: OtherBand | None = None,
+    features: NDArray[np.float64] | None = None,
 ) -> Detection:
     """A copy of ``detection`` whose events went through :func:`classify_events`."""
     from dataclasses import replace
 
-    return replace(detection, events=classify_events(detection, recording, model, other=other))
+    events = classify_events(detection, recording, model, other=other, features=features)
+    return replace(detection, events=events)

@@ -1,7 +1,10 @@
 """One night's analysis: recordings -> checks -> calibration -> detection -> scoring -> indices.
 
 :func:`analyze_night` is the one orchestrator; :class:`NightAnalysis` holds the result and writes
-the ``legwatch.night/1`` JSON documented in the README.
+the ``legwatch.night/1`` JSON documented in the README. It runs in two stages that can be called
+apart: :func:`detect_night` (checks, calibration, detection: the costly part, and independent
+of the event model) and :func:`analyze_detected` (the event model, the rules and the indices).
+A benchmark comparing several models detects a night once and analyses it once per model.
 """
 
 from __future__ import annotations
@@ -134,6 +137,43 @@ class BandResult:
     @property
     def side(self) -> str:
         return self.recording.side
+
+
+@dataclass(frozen=True)
+class DetectedNight:
+    """One night after detection, before the event model and the rules (:func:`detect_night`).
+
+    ``features(i)`` gives the event features of band ``i``, computed on first use and kept: they
+    depend on the detections and the samples alone, so every model that classifies this night
+    reads the same rows.
+    """
+
+    start_utc: datetime
+    bands: list[BandResult]
+    warnings: list[str]
+    params: DetectorParams = field(repr=False)
+    _features: dict[int, NDArray[np.float64]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def other_band(self, i: int) -> Any:
+        """The night's other band as band ``i``'s features see it (None with one band)."""
+        from legwatch.model.features import OtherBand
+
+        band = self.bands[i]
+        others = [
+            OtherBand(o.detection, o.offset_s - band.offset_s) for o in self.bands if o is not band
+        ]
+        return others[0] if others else None
+
+    def features(self, i: int) -> NDArray[np.float64]:
+        """The event features of band ``i`` (legwatch.model.features), computed once."""
+        if i not in self._features:
+            from legwatch.model.features import event_features
+
+            band = self.bands[i]
+            self._features[i] = event_features(band.detection, band.recording, self.other_band(i))
+        return self._features[i]
 
 
 @dataclass(frozen=True)
@@ -391,7 +431,26 @@ def analyze_night(
         The event classifier that relabels what the rules detected (legwatch.model): "default"
         is the shipped model (models/), None gives the rules alone.
     """
-    rule_set = get_rules(rules)  # fails early on an unknown rule set
+    get_rules(rules)  # fails early on an unknown rule set, before the costly detection
+    return analyze_detected(
+        detect_night(recordings, params=params), rules=rules, sleep=sleep, model=model
+    )
+
+
+def detect_night(
+    recordings: Recording | Sequence[Recording] | Mapping[str, Recording],
+    *,
+    params: DetectorParams | None = None,
+) -> DetectedNight:
+    """The first stage of :func:`analyze_night`: check, calibrate and detect every band.
+
+    Parameters
+    ----------
+    recordings : Recording, or several (a list, or a mapping side -> Recording)
+        As for :func:`analyze_night`.
+    params : DetectorParams, optional
+        Detector parameters (defaults documented in legwatch.signal.params).
+    """
     params = params or DetectorParams()
     if isinstance(recordings, Recording):
         recs = [recordings]
@@ -446,20 +505,38 @@ def analyze_night(
                 "missed."
             )
         bands.append(BandResult(rec, det, gain, offset, off_body, analysable))
+    return DetectedNight(start, bands, warnings, params)
+
+
+def analyze_detected(
+    detected: DetectedNight,
+    *,
+    rules: str = "wasm2016",
+    sleep: tuple[datetime, datetime] | None = None,
+    model: Any = "default",
+) -> NightAnalysis:
+    """The second stage of :func:`analyze_night`: the event model, the rules and the indices of
+    a night from :func:`detect_night` (which it does not change; arguments as for
+    :func:`analyze_night`)."""
+    rule_set = get_rules(rules)
+    start, params = detected.start_utc, detected.params
+    warnings = list(detected.warnings)
+    bands = list(detected.bands)
     event_model = None
     if model is not None:
-        from legwatch.model.classifier import OtherBand, default_model, relabel_detection
+        from legwatch.model.classifier import default_model, relabel_detection
 
         if isinstance(model, str) and model != "default":
             raise ParameterError("model", "'default', None or a loaded EventModel", model)
         event_model = default_model() if isinstance(model, str) else model
         relabelled = []
-        for band in bands:
-            others = [
-                OtherBand(o.detection, o.offset_s - band.offset_s) for o in bands if o is not band
-            ]
+        for i, band in enumerate(bands):
             det = relabel_detection(
-                band.detection, band.recording, event_model, other=others[0] if others else None
+                band.detection,
+                band.recording,
+                event_model,
+                other=detected.other_band(i),
+                features=detected.features(i),
             )
             relabelled.append(replace(band, detection=det))
         bands = relabelled
