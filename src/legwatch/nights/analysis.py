@@ -14,7 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,6 +26,9 @@ from legwatch.recording import Recording
 from legwatch.scoring import BRIDGE_GAP_S, Scoring, get_rules, rate_per_h, score_leg_movements
 from legwatch.signal.detect import Detection, detect_movements
 from legwatch.signal.params import DetectorParams
+
+if TYPE_CHECKING:  # the model package loads only when a model is used, as before
+    from legwatch.model.features import OtherBand
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +159,7 @@ class DetectedNight:
         default_factory=dict, init=False, repr=False, compare=False
     )
 
-    def other_band(self, i: int) -> Any:
+    def other_band(self, i: int) -> OtherBand | None:
         """The night's other band as band ``i``'s features see it (None with one band)."""
         from legwatch.model.features import OtherBand
 
