@@ -24,8 +24,7 @@ Orientation (low-passed acceleration lp_g, i.e. gravity in band axes):
     rotation).
 Spectral shape of the raw samples in the event (onset - 0.25 s to offset + 0.25 s, at most 20 s,
 each axis demeaned, Hann window, powers summed over axes):
-    log_energy_g2 (log10 of the windowed samples' energy, g^2 s, gain-corrected: the same
-    movement reads the same at any sampling rate), band_0_1hz, band_1_3hz, band_3_6hz,
+    log_energy_g2 (log10 of total power, gain-corrected), band_0_1hz, band_1_3hz, band_3_6hz,
     band_6_12hz, band_12plus_hz (shares of power in each band, sum 1), centroid_hz, dominant_hz,
     spectral_entropy (normalised 0-1), raw_mag_std_mg (std of |a| in the window: impacts and
     translations change the size of the vector, rotations do not; gain-corrected).
@@ -71,7 +70,7 @@ from legwatch.signal.detect import KINDS, Detection, Envelope
 F64 = NDArray[np.float64]
 
 #: Bump when a feature's definition changes: cached features and shipped models are keyed on it.
-FEATURES_VERSION = 3
+FEATURES_VERSION = 2
 #: Window of context before and after an event, s (30 s: an epoch of sleep scoring, shorter than
 #: the shortest PLM interval of interest is not needed because neighbours are separate features).
 CONTEXT_S = 30.0
@@ -231,9 +230,7 @@ def _spectral(
     dominant = float(f[int(np.argmax(p))])
     nz = share[share > 0]
     entropy = float(-(nz * np.log(nz)).sum() / np.log(max(share.size, 2)))
-    # Parseval: total / n is half the sum of the windowed samples' squares; over fs it is half
-    # their integral over time (g^2 s), the same for the same movement at any sampling rate
-    return _log10(total / (n * fs_hz), 1e-12), bands, centroid, dominant, entropy, mag_std_mg
+    return _log10(total / n, 1e-12), bands, centroid, dominant, entropy, mag_std_mg
 
 
 def _context(act: F64, floor: float) -> tuple[float, float]:
