@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -102,12 +103,24 @@ def test_recorded_night_gives_the_same_events_as_the_simulated_one(
     assert len(want_ev.of_kind("lm")) >= 3
     np.testing.assert_array_equal(got_ev.kind, want_ev.kind)
     np.testing.assert_allclose(got_ev.onset_s * RATE_HZ, want_ev.onset_s * RATE_HZ, atol=1.0)
-    # On the time axis fitted from (accelerated) receive times the rate is off by a few ppm,
-    # which moves frame boundaries: the detector finds the same events (the rules' kinds are kept
-    # beside the classifier's), onsets within 0.1 s...
+    # On the time axis fitted from (accelerated) receive times the rate is off by a few ppm and
+    # the start can be off by ms, which moves frame boundaries: the detector finds the same events
+    # (the rules' kinds are kept beside the classifier's), onsets within 0.1 s...
     fitted_res = analyze_night(rec)
     fitted = fitted_res.bands[0].detection.events
-    np.testing.assert_array_equal(fitted.props["rule_kind"], want_ev.props["rule_kind"])
+    assert len(fitted) == len(want_ev)
+    # ...and the rules name them the same, except an event that the direct samples, framed
+    # 0.02 or 0.05 s later, name otherwise too: on this night a 1 s jerk at 117 s whose raw
+    # peak (47-62 mg) straddles the spasm rule's 60 mg, by where the 0.1 s frames fall.
+    framing_decides = np.zeros(len(want_ev), dtype=bool)
+    for shift_s in (0.02, 0.05):
+        shifted = replace(direct, t_s=direct.t_s + shift_s)
+        kinds = analyze_night(shifted).bands[0].detection.events.props["rule_kind"]
+        assert len(kinds) == len(want_ev)
+        framing_decides |= kinds != want_ev.props["rule_kind"]
+    assert framing_decides.sum() <= 2
+    same = ~framing_decides
+    np.testing.assert_array_equal(fitted.props["rule_kind"][same], want_ev.props["rule_kind"][same])
     np.testing.assert_allclose(fitted.onset_s, want_ev.onset_s, atol=0.1)
     # ...and the classifier names them the same, except where it was unsure. A few ppm move the
     # features a little, and a boosted-tree model's probabilities move in steps: on this night a
