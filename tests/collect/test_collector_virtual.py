@@ -110,8 +110,9 @@ def test_recorded_night_gives_the_same_events_as_the_simulated_one(
     fitted = fitted_res.bands[0].detection.events
     assert len(fitted) == len(want_ev)
     # ...and the rules name them the same, except an event that the direct samples, framed
-    # 0.02 or 0.05 s later, name otherwise too: on this night a 1 s jerk at 117 s whose raw
-    # peak (47-62 mg) straddles the spasm rule's 60 mg, by where the 0.1 s frames fall.
+    # 0.02 or 0.05 s later, name otherwise too: on this night a 1 s jerk at 117 s is a spasm
+    # framed 0-0.01 or 0.05-0.09 s later and an LM at 0.02-0.04 s (its duration and jerk stay
+    # inside the spasm rule, so its raw peak crosses the rule's 60 mg with the 0.1 s frames).
     framing_decides = np.zeros(len(want_ev), dtype=bool)
     for shift_s in (0.02, 0.05):
         shifted = replace(direct, t_s=direct.t_s + shift_s)
