@@ -324,20 +324,23 @@ class StreamingDetector:
 
     def _measure(self, buf: Frames, c: _Candidate, low: F64, a: F64) -> dict[str, Any]:
         fs = self._frame_s
-        centre = (buf.k + 0.5) * fs
         i_on, i_off = c.i_on, c.i_off
+
+        def centre(i: int) -> float:  # of frame i, s
+            return (float(buf.k[i]) + 0.5) * fs
+
         # onset interpolated where activity crossed the low threshold
         if i_on > 0 and buf.seg[i_on - 1] == buf.seg[i_on]:
             frac = _interp_cross(a[i_on - 1], a[i_on], low[i_on])
-            onset = centre[i_on - 1] + frac * fs
+            onset = centre(i_on - 1) + frac * fs
         else:
-            onset = centre[i_on] - 0.5 * fs
+            onset = centre(i_on) - 0.5 * fs
         last = i_off - 1
         if i_off < len(buf) and not (c.closed_by_gap or c.censored):
             frac = _interp_cross(a[last], a[i_off], low[i_off])
-            offset = centre[last] + frac * fs
+            offset = centre(last) + frac * fs
         else:
-            offset = centre[last] + 0.5 * fs
+            offset = centre(last) + 0.5 * fs
         delay = self._stream.delay_s
         onset, offset = onset - delay, offset - delay
         duration = max(offset - onset, fs / 2)

@@ -22,13 +22,13 @@ Channels per frame
 from __future__ import annotations
 
 import itertools
-import warnings
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
-from scipy import signal
+from scipy import ndimage, signal
 
 from legwatch.recording import GAP_FACTOR
 from legwatch.signal.params import FrontEndParams, ThresholdParams
@@ -92,17 +92,78 @@ def _group_starts(keys: list[I64]) -> I64:
     return np.flatnonzero(change)
 
 
-def _nanmedian_last(x: F64) -> F64:
-    """``np.nanmedian(x, axis=-1)``, fast where a row holds no NaN (nearly always).
+def _trailing_median(seq: F64, w: int) -> F64:
+    """``np.nanmedian`` of every window of ``w`` consecutive rows of ``seq``, bit for bit.
 
-    Which of the two a row gets depends only on that row, so the result does not depend on how
-    the rows were batched.
+    Row ``i`` of the result is the median of ``seq[i : i + w]`` along axis 0 (per column of a 2-D
+    ``seq``), ignoring NaN; NaN where a window holds nothing else. Windows without NaN (nearly all)
+    are ranked by ``scipy.ndimage.rank_filter``, which keeps its window sorted as it slides
+    instead of partitioning every window afresh (the columns laid end to end, one call per rank:
+    windows across two columns are dropped); the mean of the two middle values of an even window
+    is taken as ``np.median`` takes it. Which path a window takes depends only on that window, so
+    the result does not depend on how the rows were batched.
     """
-    med = np.median(x, axis=-1)
-    holed = np.isnan(med)
-    if holed.any():
-        med[holed] = np.nanmedian(x[holed], axis=-1)
+    x = np.ascontiguousarray(np.atleast_2d(seq.T), dtype=np.float64)  # (columns, rows)
+    n_col, n_row = x.shape
+    n = n_row - w + 1
+    if n <= 0:
+        return np.empty((0, n_col) if seq.ndim == 2 else 0)
+    nan = np.isnan(x)
+    if nan.any():
+        c = np.concatenate((np.zeros((n_col, 1), dtype=np.int64), np.cumsum(nan, axis=1)), axis=1)
+        holed = c[:, w:] > c[:, :n]
+        clean = np.where(nan, 0.0, x)  # windows with NaN are redone below
+    else:
+        holed = None
+        clean = x
+    # ndimage centres a window of size w on index w // 2 of it: window i is centred on i + w // 2
+    flat = clean.ravel()
+    c0 = w // 2
+
+    def rank(r: int) -> F64:
+        return ndimage.rank_filter(flat, r, size=w, mode="nearest").reshape(n_col, n_row)[
+            :, c0 : c0 + n
+        ]
+
+    med = rank(w // 2) if w % 2 else (rank(w // 2 - 1) + rank(w // 2)) / 2.0
+    if holed is not None and holed.any():
+        med[holed] = _sorted_nanmedian(sliding_window_view(x, w, axis=1)[holed])
+    return np.ascontiguousarray(med.T) if seq.ndim == 2 else med[0]
+
+
+def _sorted_nanmedian(win: F64) -> F64:
+    """``np.nanmedian(win, axis=-1)`` by a sort (NaN sorts last), without its warning."""
+    s = np.sort(win, axis=-1)
+    k = np.count_nonzero(~np.isnan(s), axis=-1)
+    rows = np.arange(s.shape[0])
+    lo = s[rows, np.maximum(k - 1, 0) // 2]
+    hi = s[rows, k // 2]
+    med = (lo + hi) / 2.0  # an odd count takes one value twice: (x + x) / 2 == x
+    med[k == 0] = np.nan
     return np.asarray(med, dtype=np.float64)
+
+
+def _window_sum(seq: F64, w: int) -> F64:
+    """Sum of every window of ``w`` consecutive rows of ``seq`` (axis 0), added row by row in
+    order. This is the order in which numpy 2 sums ``sliding_window_view(seq, w, axis=0)`` along
+    its last (strided) axis, so the two agree bit for bit; this is several times faster."""
+    n = seq.shape[0] - w + 1
+    out = seq[:n].copy()
+    for k in range(1, w):
+        out += seq[k : k + n]
+    return out
+
+
+def _dot(u: F64, v: F64) -> F64:
+    """Row-wise dot product of two (n, 3) arrays: the three products summed in order, as
+    ``(u * v).sum(axis=1)`` sums them, a column at a time (several times faster)."""
+    p = u * v
+    return np.asarray(p[:, 0] + p[:, 1] + p[:, 2], dtype=np.float64)
+
+
+def _sq_norm(v: F64) -> F64:
+    """Squared norm of each row of an (n, 3) array (see :func:`_dot`)."""
+    return _dot(v, v)
 
 
 def _votes(d: F64, starts: I64) -> F64:
@@ -164,20 +225,24 @@ class FrameStream:
 
     # -- samples -> raw frames ----------------------------------------------------------------
     def _filter(self, t: F64, a: F64) -> tuple[F64, F64, F64, F64, I64]:
-        """Low-pass and jerk per sample, restarting the filter after every gap."""
+        """Low-pass and squared step per sample, restarting the filter after every gap.
+
+        The step is carried squared (g^2): a frame's jerk is the square root of its largest step
+        times the rate, which is the largest of the samples' jerks (both are monotone), with one
+        square root per frame instead of one per sample.
+        """
         prev = np.nan if self._last_t is None else self._last_t
         steps = np.diff(np.concatenate(([prev], t)))
         starts = np.flatnonzero(~(steps <= GAP_FACTOR / self.fs_hz))  # NaN -> new segment
         bounds = [*starts.tolist(), t.size]
         lp = np.empty_like(a)
-        jerk = np.empty(t.size)
+        step2 = np.empty(t.size)
         seg = np.empty(t.size, dtype=np.int64)
         first = t.size if not starts.size else int(starts[0])
         if first > 0:  # continue the current segment
             lp[:first], self._zi = signal.sosfilt(self._sos, a[:first], axis=0, zi=self._zi)
             prev_raw = self._last_raw if self._last_raw is not None else a[0]
-            d = np.diff(np.vstack([prev_raw[None, :], a[:first]]), axis=0)
-            jerk[:first] = np.sqrt((d * d).sum(axis=1)) * self.fs_hz
+            step2[:first] = _sq_norm(np.diff(a[:first], axis=0, prepend=prev_raw[None, :]))
             seg[:first] = self._seg
         for s0, s1 in itertools.pairwise(bounds):
             if s0 >= s1:
@@ -194,18 +259,18 @@ class FrameStream:
             self._seg_gap[self._seg] = gap
             zi = self._zi_unit[:, :, None] * a[s0][None, None, :]
             lp[s0:s1], self._zi = signal.sosfilt(self._sos, a[s0:s1], axis=0, zi=zi)
-            d = np.diff(a[s0:s1], axis=0, prepend=a[s0 : s0 + 1])
-            jerk[s0:s1] = np.sqrt((d * d).sum(axis=1)) * self.fs_hz
+            step2[s0] = 0.0
+            step2[s0 + 1 : s1] = _sq_norm(a[s0 + 1 : s1] - a[s0 : s1 - 1])
             seg[s0:s1] = self._seg
         self._last_t = float(t[-1])
         self._last_raw = a[-1].copy()
-        return t, a, lp, jerk, seg
+        return t, a, lp, step2, seg
 
-    def _raw_frames(self, t: F64, a: F64, lp: F64, jerk: F64, seg: I64, final: bool) -> Frames:
+    def _raw_frames(self, t: F64, a: F64, lp: F64, step2: F64, seg: I64, final: bool) -> Frames:
         if self._carry is not None:
-            ct, ca, clp, cj, cs = self._carry
+            ct, ca, clp, cs2, cs = self._carry
             t, a, lp = np.concatenate([ct, t]), np.vstack([ca, a]), np.vstack([clp, lp])
-            jerk, seg = np.concatenate([cj, jerk]), np.concatenate([cs, seg])
+            step2, seg = np.concatenate([cs2, step2]), np.concatenate([cs, seg])
             self._carry = None
         if t.size == 0:
             return Frames.empty()
@@ -213,18 +278,17 @@ class FrameStream:
         starts = _group_starts([k, seg])
         if not final:  # the last frame may still grow: keep it for the next chunk
             cut = int(starts[-1])
-            self._carry = (t[cut:], a[cut:], lp[cut:], jerk[cut:], seg[cut:])
-            t, a, lp, jerk, seg, k = t[:cut], a[:cut], lp[:cut], jerk[:cut], seg[:cut], k[:cut]
+            self._carry = (t[cut:], a[cut:], lp[cut:], step2[cut:], seg[cut:])
+            t, a, lp, step2, seg, k = t[:cut], a[:cut], lp[:cut], step2[:cut], seg[:cut], k[:cut]
             starts = starts[:-1]
             if t.size == 0:
                 return Frames.empty()
         n = np.diff(np.append(starts, t.size)).astype(np.int64)
-        hf = a - lp
-        hf2 = (hf * hf).sum(axis=1)
+        hf2 = _sq_norm(a - lp)
         lp_m = np.add.reduceat(lp, starts, axis=0) / n[:, None]
         raw_m = np.add.reduceat(a, starts, axis=0) / n[:, None]
         hf2_m = np.add.reduceat(hf2, starts) / n
-        jerk_m = np.maximum.reduceat(jerk, starts)
+        jerk_m = np.sqrt(np.maximum.reduceat(step2, starts)) * self.fs_hz
         m = starts.size
         z = np.zeros(m)
         return Frames(
@@ -312,7 +376,12 @@ class FrameStream:
         w = seq_lp.shape[0] - st_seq.size  # seq_lp holds W history rows + the run's blocks
         m_seq = seq_lp[w:]
         means = np.moveaxis(sliding_window_view(m_seq, s, axis=0), -1, 1)[cand]  # (c, s, 3)
-        centre = np.median(means, axis=1)
+        # the median of each axis over the window (np.median's, NaN if any block is NaN)
+        ranked = np.sort(means, axis=1)
+        centre = ranked[:, (s - 1) // 2, :]
+        if s % 2 == 0:
+            centre = (centre + ranked[:, s // 2, :]) / 2.0
+        centre[np.isnan(means).any(axis=1)] = np.nan
         spread = np.sqrt(((means - centre[:, None, :]) ** 2).sum(axis=2)).max(axis=1)
         ref = blk_base[cand]
         with np.errstate(all="ignore"):
@@ -346,10 +415,7 @@ class FrameStream:
         # every block but the last is complete; the last stays open
         mean_lp = sum_lp / cnt[:, None]
         seq_lp = np.vstack([self._hist_lp, mean_lp[:-1]])
-        win_lp = sliding_window_view(seq_lp, self._base_blocks, axis=0)  # (n_blk, 3, W)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            blk_base = _nanmedian_last(win_lp)
+        blk_base = _trailing_median(seq_lp, self._base_blocks)  # (n_blk, 3)
         # Re-acquisition, checked at every block completed so far: the one closed above (p = 0,
         # only if closed now) and those completed inside this run (p >= 1). It takes effect from
         # the next block on; a run is cut there so that state changes only between runs.
@@ -359,11 +425,16 @@ class FrameStream:
             self._reacquire()
             self._slow_run(fr, s0, s1, base, act, floor)
             return
+        rest: tuple[int, int] | None = None
         if p_due > 0:
-            split = s0 + int(starts[p_due])
-            self._slow_run(fr, s0, split, base, act, floor)
-            self._slow_run(fr, split, s1, base, act, floor)
-            return
+            # Finish here the blocks before p_due, cutting what is computed to them: exactly what
+            # a run ending at the start of block p_due would compute. Re-acquire from there on.
+            rest = (s0 + int(starts[p_due]), s1)
+            s1, n_blk, n_run = rest[0], p_due, rest[0] - s0
+            starts, ids, lp = starts[:p_due], ids[:p_due], lp[:n_run]
+            lp_ext, starts_ext = lp_ext[: int(starts_ext[p_due])], starts_ext[:p_due]
+            seq_lp = seq_lp[: self._base_blocks + p_due - 1]
+            blk_base, still = blk_base[:p_due], still[: p_due - 1]
         if self._seg_first_lp is None:
             self._seg_first_lp = lp[0].copy()
         empty = np.isnan(blk_base[:, 0])
@@ -381,15 +452,15 @@ class FrameStream:
         if cont:
             max_act[0] = max(max_act[0], self._open_max_act)
         seq_act = np.concatenate([self._hist_act, max_act[:-1]])
-        win_act = sliding_window_view(seq_act, self._floor_blocks)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            blk_floor = _nanmedian_last(win_act)
-            # breathing can swell within a few breaths: a short window lets the floor rise fast
-            blk_floor = np.fmax(blk_floor, _nanmedian_last(win_act[:, -self._fast_blocks :]))
+        blk_floor = _trailing_median(seq_act, self._floor_blocks)
+        # breathing can swell within a few breaths: a short window lets the floor rise fast
+        fast = self._fast_blocks
+        blk_floor = np.fmax(blk_floor, _trailing_median(seq_act[self._floor_blocks - fast :], fast))
         # too few completed blocks in this segment (or since a re-acquisition) to know the floor
         # and the breathing: no onset yet
-        known = np.count_nonzero(~np.isnan(win_act), axis=-1) >= self._floor_min_blocks
+        n_known = np.concatenate(([0], np.cumsum(~np.isnan(seq_act))))
+        w = self._floor_blocks
+        known = n_known[w:] - n_known[:-w] >= self._floor_min_blocks
         blk_floor = np.where(known, blk_floor, np.inf)
         base[s0:s1] = b
         act[s0:s1] = a
@@ -401,6 +472,12 @@ class FrameStream:
         self._open_lp = lp_ext[int(starts_ext[-1]) :].copy()
         self._open_base = blk_base[-1].copy()
         self._open_max_act = float(max_act[-1])
+        if rest is not None:
+            # what a run starting at rest[0] would do first, without checking again: close block
+            # p_due - 1 and make the check made above at it, which is due
+            self._close_open_block()
+            self._reacquire()
+            self._slow_run(fr, *rest, base, act, floor)
 
     def _activity(
         self,
@@ -426,8 +503,7 @@ class FrameStream:
         d_ext = lp_ext - blk_base[blk_ext]
         votes = _votes(d_ext, starts_ext)
         seq_v = np.concatenate([self._hist_v, votes[:-1]])
-        win_v = sliding_window_view(seq_v, self._floor_blocks, axis=0)  # (n_blk, 3, 3, W)
-        vals, vecs = np.linalg.eigh(win_v.sum(axis=-1))
+        vals, vecs = np.linalg.eigh(_window_sum(seq_v, self._floor_blocks))
         u_blk = vecs[:, :, -1]  # largest eigenvalue's vector
         # breathing is there only if the minute's votes agree on one direction; otherwise (noise
         # alone, or a tremor burst in the window) every direction counts fully
@@ -440,9 +516,7 @@ class FrameStream:
         if cont:
             max_par[0] = max(max_par[0], self._open_max_par)
         seq_p = np.concatenate([self._hist_par, max_par[:-1]])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            amp = _nanmedian_last(sliding_window_view(seq_p, self._floor_blocks))
+        amp = _trailing_median(seq_p, self._floor_blocks)
         amp = np.nan_to_num(amp, nan=0.0)[frame_blk]
         excess = np.maximum(0.0, np.abs(par) - self.th.breath_margin * amp)
         self._hist_v = seq_v[-self._floor_blocks :]
@@ -467,7 +541,7 @@ class FrameStream:
         does not depend on how frames arrived.
         """
         with np.errstate(all="ignore"):
-            cos = (lp * b).sum(axis=1) / (np.linalg.norm(lp, axis=1) * np.linalg.norm(b, axis=1))
+            cos = _dot(lp, b) / (np.sqrt(_dot(lp, lp)) * np.sqrt(_dot(b, b)))
         turned = cos < self._cos_reacquire
         idx = np.flatnonzero(turned)
         if idx.size == 0:
@@ -482,29 +556,29 @@ class FrameStream:
         settled = np.zeros(ext.shape[0], dtype=bool)
         centre = np.zeros_like(ext)
         if ext.shape[0] >= n:
-            win = sliding_window_view(ext, n, axis=0)  # (m - n + 1, 3, n)
+            ends = np.flatnonzero(sliding_window_view(ok, n).all(axis=1))  # turned windows only
+            win = sliding_window_view(ext, n, axis=0)[ends]  # (c, 3, n)
             span = win.max(axis=-1) - win.min(axis=-1)
-            still = np.sqrt((span * span).sum(axis=1)) * 1000.0 <= self.th.settle_mg
-            all_ok = sliding_window_view(ok, n).all(axis=1)
-            settled[n - 1 :] = still & all_ok
-            centre[n - 1 :] = win.mean(axis=-1)
+            still = np.sqrt(_dot(span, span)) * 1000.0 <= self.th.settle_mg
+            settled[ends[still] + n - 1] = True
+            centre[ends[still] + n - 1] = win[still].mean(axis=-1)
         off = hist.shape[0]
         b, a = b.copy(), a.copy()
         prev = int(idx[0]) - 1
-        for i in idx.tolist():
+        cos_re = self._cos_reacquire
+        for i, is_settled in zip(idx.tolist(), settled[idx + off].tolist(), strict=True):
             if i != prev + 1:  # a frame back near the baseline in between
                 prov = None
             prev = i
-            j = i + off
-            if settled[j]:
-                c = centre[j]
-                if prov is None or float(c @ prov) < self._cos_reacquire * float(
-                    np.linalg.norm(c) * np.linalg.norm(prov)
+            if is_settled:
+                c = centre[i + off]
+                if prov is None or float(c @ prov) < cos_re * (
+                    math.sqrt(float(c @ c)) * math.sqrt(float(prov @ prov))
                 ):
                     prov = c
             if prov is not None:
                 dv = lp[i] - prov
-                a[i] = max(0.0, float(np.sqrt(dv @ dv)) * 1000.0 - 2000.0 * float(amp[i]))
+                a[i] = max(0.0, math.sqrt(float(dv @ dv)) * 1000.0 - 2000.0 * float(amp[i]))
                 b[i] = prov
         if turned[-1]:
             breaks = np.flatnonzero(~ok)
