@@ -1,5 +1,7 @@
 """The streaming and offline paths give identical events on the same data."""
 
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -18,26 +20,41 @@ def _stream(rec, chunk: int) -> EventTable:  # type: ignore[no-untyped-def]
     return EventTable.concat(parts)
 
 
-@pytest.mark.parametrize(
-    ("seed", "chunk", "rate_hz"),
-    [
-        (31, 1, 50.0),
-        (32, 26, 50.0),
-        (33, 997, 50.0),
-        (34, 26, 50.0),
-        (36, 5, 50.0),
-        (37, 13, 50.0),
-        (38, 4096, 50.0),
-        (39, 27, 100.0),  # the legwatch band's own rate
-    ],
-)
-def test_streaming_equals_offline(seed: int, chunk: int, rate_hz: float) -> None:
+#: (seed, chunk in samples, rate in Hz), the slowest first: each case runs in one of two
+#: processes (the one-sample and five-sample pushes take about a minute each on a slow machine).
+CASES = [
+    (36, 5, 50.0),
+    (31, 1, 50.0),
+    (37, 13, 50.0),
+    (32, 26, 50.0),
+    (34, 26, 50.0),
+    (39, 27, 100.0),  # the legwatch band's own rate
+    (33, 997, 50.0),
+    (38, 4096, 50.0),
+]
+
+
+def _offline_and_streamed(case: tuple[int, int, float]) -> tuple[EventTable, EventTable]:
+    seed, chunk, rate_hz = case
     cfg = synth.scenario(
         "nominal", seed, hours=0.35 if chunk < 5 or rate_hz > 60 else 1.0, rate_hz=rate_hz
     )
     rec = synth.simulate_night(cfg).recordings["left"]
-    offline = detect_movements(rec).events
-    streamed = _stream(rec, chunk)
+    return detect_movements(rec).events, _stream(rec, chunk)
+
+
+@pytest.fixture(scope="module")
+def pairs() -> dict[tuple[int, int, float], tuple[EventTable, EventTable]]:
+    with ProcessPoolExecutor(2) as ex:
+        return dict(zip(CASES, ex.map(_offline_and_streamed, CASES), strict=True))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{s}-{c}-{r:g}" for s, c, r in CASES])
+def test_streaming_equals_offline(
+    case: tuple[int, int, float],
+    pairs: dict[tuple[int, int, float], tuple[EventTable, EventTable]],
+) -> None:
+    offline, streamed = pairs[case]
     assert len(offline) >= 3
     assert len(streamed) == len(offline)
     assert np.array_equal(streamed.onset_s, offline.onset_s)
