@@ -10,13 +10,19 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
-from legwatch.signal.frames import _dot, _sq_norm, _trailing_median, _window_sum
+from legwatch.signal.frames import (
+    _dot,
+    _median_axis1,
+    _sq_norm,
+    _trailing_median,
+    _window_sum,
+)
 
 
 def _awkward(rng: np.random.Generator, n: int, cols: int) -> np.ndarray:
     """Values with ties, zeros, NaN runs (a segment's start, a re-acquisition) and lone NaN."""
     x = rng.normal(size=(n, cols)) * rng.choice([1e-3, 1.0, 30.0], size=(n, 1))
-    x[rng.random((n, cols)) < 0.15] = np.round(x[rng.random((n, cols)) < 0.15].mean(), 2)
+    x[rng.random((n, cols)) < 0.15] = np.round(x.mean(), 2)  # one value tied many times
     x[rng.integers(0, n, size=n // 20)] = 0.0
     start = int(rng.integers(0, n // 2 - 80))
     x[start : start + int(rng.integers(61, 80))] = np.nan  # a run longer than every window
@@ -62,3 +68,17 @@ def test_row_dot_products_are_numpys() -> None:
     assert _dot(u, v).tobytes() == (u * v).sum(axis=1).tobytes()
     assert _sq_norm(u).tobytes() == (u * u).sum(axis=1).tobytes()
     assert np.sqrt(_sq_norm(u)).tobytes() == np.linalg.norm(u, axis=1).tobytes()
+
+
+@pytest.mark.parametrize("m", [4, 5])  # the still window: 5 blocks by default, 4 at 4 s
+def test_median_over_blocks_is_numpys_median(m: int) -> None:
+    rng = np.random.default_rng(m)
+    x = rng.normal(size=(300, m, 3))
+    x[rng.random(x.shape) < 0.2] = 0.5  # ties
+    x[rng.random(x.shape) < 0.02] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = np.median(x, axis=1)
+    got = _median_axis1(x)
+    assert np.isnan(got).any() and not np.isnan(got).all()
+    assert got.tobytes() == want.tobytes()

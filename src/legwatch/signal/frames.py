@@ -143,6 +143,17 @@ def _sorted_nanmedian(win: F64) -> F64:
     return np.asarray(med, dtype=np.float64)
 
 
+def _median_axis1(x: F64) -> F64:
+    """``np.median(x, axis=1)`` by a sort, bit for bit (NaN wherever the values hold one)."""
+    m = x.shape[1]
+    ranked = np.sort(x, axis=1)
+    med = ranked[:, (m - 1) // 2]
+    if m % 2 == 0:
+        med = (med + ranked[:, m // 2]) / 2.0
+    med[np.isnan(x).any(axis=1)] = np.nan
+    return np.asarray(med, dtype=np.float64)
+
+
 def _window_sum(seq: F64, w: int) -> F64:
     """Sum of every window of ``w`` consecutive rows of ``seq`` (axis 0), added row by row in
     order. This is the order in which numpy 2 sums ``sliding_window_view(seq, w, axis=0)`` along
@@ -376,12 +387,7 @@ class FrameStream:
         w = seq_lp.shape[0] - st_seq.size  # seq_lp holds W history rows + the run's blocks
         m_seq = seq_lp[w:]
         means = np.moveaxis(sliding_window_view(m_seq, s, axis=0), -1, 1)[cand]  # (c, s, 3)
-        # the median of each axis over the window (np.median's, NaN if any block is NaN)
-        ranked = np.sort(means, axis=1)
-        centre = ranked[:, (s - 1) // 2, :]
-        if s % 2 == 0:
-            centre = (centre + ranked[:, s // 2, :]) / 2.0
-        centre[np.isnan(means).any(axis=1)] = np.nan
+        centre = _median_axis1(means)
         spread = np.sqrt(((means - centre[:, None, :]) ** 2).sum(axis=2)).max(axis=1)
         ref = blk_base[cand]
         with np.errstate(all="ignore"):
