@@ -141,6 +141,7 @@ class StreamingDetector:
         self._lm_peaks: deque[float] = deque(maxlen=p.gain.window_lms)
         self.frames_seen = 0
         self._env: list[tuple[NDArray[np.int64], NDArray[np.float32], NDArray[np.float32]]] = []
+        self._none = EventTable.empty(PROPS)  # read-only, so one instance serves every call
 
     # -- public -------------------------------------------------------------------------------
     def push(self, t_s: F64, accel_g: F64) -> EventTable:
@@ -189,6 +190,10 @@ class StreamingDetector:
             self._off_open = None
 
     def _consume(self, fr: Frames, final: bool) -> EventTable:
+        if not len(fr) and not final:
+            # no new frame: the buffer, and so everything decided from it, is as the last call
+            # left it (a push smaller than a frame, when streaming sample by sample)
+            return self._none
         self.frames_seen += len(fr)
         self._track_off(fr, final)
         if self.keep_envelope and len(fr):

@@ -2,6 +2,8 @@
 
 Everything here is causal and chunk-invariant: feeding a night in one piece or in chunks of any
 size gives bit-identical frames. That is what makes the streaming and offline detectors agree.
+Small pushes cost little: samples that only extend the open frame are held until a frame can
+complete, and frames that complete no 1 s block reuse the open block's statistics.
 
 Channels per frame
 ------------------
@@ -230,6 +232,7 @@ class FrameStream:
         self._seg = -1
         self._seg_gap: dict[int, float] = {}  # segment -> length of the gap before it, s
         self._carry: tuple[F64, F64, F64, F64, I64] | None = None
+        self._unfiltered: tuple[F64, F64] | None = None  # samples held back by push()
         # block-level state (per current segment), set by _start_segment
         self._cur_seg = -1
         self._start_segment(-1)
@@ -347,6 +350,11 @@ class FrameStream:
         # themselves, in one pass, so chunk boundaries cannot change a single bit of it
         self._open_lp: F64 = np.empty((0, 3))
         self._open_max_act = 0.0
+        # the open block's breathing direction, breathing amplitude and noise floor, as the last
+        # run computed them: frames that only add to the open block reuse them (_slow_open)
+        self._open_u = np.zeros(3)
+        self._open_amp = 0.0
+        self._open_floor = np.inf
         self._reset_provisional()
 
     def _reset_provisional(self) -> None:
@@ -407,6 +415,9 @@ class FrameStream:
         if closed:
             self._close_open_block()  # the open block ended with the previous push
         cont = self._open_blk is not None
+        if cont and n_blk == 1:  # no block completes (closed implies ids[0] is a new block)
+            self._slow_open(fr.lp[s0:s1], base[s0:s1], act[s0:s1], floor[s0:s1])
+            return
         lp = fr.lp[s0:s1]
         n_run = s1 - s0
         if cont:
@@ -478,6 +489,7 @@ class FrameStream:
         self._open_lp = lp_ext[int(starts_ext[-1]) :].copy()
         self._open_base = blk_base[-1].copy()
         self._open_max_act = float(max_act[-1])
+        self._open_floor = float(blk_floor[-1])
         if rest is not None:
             # what a run starting at rest[0] would do first, without checking again: close block
             # p_due - 1 and make the check made above at it, which is due
@@ -522,13 +534,44 @@ class FrameStream:
         if cont:
             max_par[0] = max(max_par[0], self._open_max_par)
         seq_p = np.concatenate([self._hist_par, max_par[:-1]])
-        amp = _trailing_median(seq_p, self._floor_blocks)
-        amp = np.nan_to_num(amp, nan=0.0)[frame_blk]
-        excess = np.maximum(0.0, np.abs(par) - self.th.breath_margin * amp)
+        amp_blk = np.nan_to_num(_trailing_median(seq_p, self._floor_blocks), nan=0.0)
+        amp = amp_blk[frame_blk]
         self._hist_v = seq_v[-self._floor_blocks :]
         self._hist_par = seq_p[-self._floor_blocks :]
         self._open_max_par = float(max_par[-1])
-        return np.sqrt((perp * perp).sum(axis=1) + excess * excess) * 1000.0, amp
+        self._open_u = u_blk[-1].copy()
+        self._open_amp = float(amp_blk[-1])
+        return self._activity_mg(par, perp, amp), amp
+
+    def _activity_mg(self, par: F64, perp: F64, amp: F64) -> F64:
+        """Activity (mg) from the deviation along and across the breathing direction."""
+        excess = np.maximum(0.0, np.abs(par) - self.th.breath_margin * amp)
+        return np.asarray(np.sqrt((perp * perp).sum(axis=1) + excess * excess) * 1000.0)
+
+    def _slow_open(self, lp: F64, base: F64, act: F64, floor: F64) -> None:
+        """Frames that all fall in the open block (streaming in small pushes, mostly).
+
+        No block completes, so no history changes: the open block's baseline, breathing
+        direction and amplitude and noise floor are what the last run computed for it, and only
+        the per-frame quantities and the open block's running maxima are computed, by the same
+        operations as ``_slow_run``. Bit for bit what a full run would give, in a fraction of the
+        time (no running medians, no eigenvectors).
+        """
+        n = lp.shape[0]
+        b = np.repeat(self._open_base[None, :], n, axis=0)
+        d = lp - b
+        u = np.repeat(self._open_u[None, :], n, axis=0)
+        par = (d * u).sum(axis=1)
+        perp = d - par[:, None] * u
+        self._open_max_par = max(float(np.abs(par).max()), self._open_max_par)
+        amp = np.full(n, self._open_amp)
+        a = self._activity_mg(par, perp, amp)
+        b, a = self._provisional(lp, b, a, amp)
+        base[:] = b
+        act[:] = a
+        floor[:] = self._open_floor
+        self._open_max_act = max(float(a.max()), self._open_max_act)
+        self._open_lp = np.vstack([self._open_lp, lp])
 
     def _provisional(self, lp: F64, b: F64, a: F64, amp: F64) -> tuple[F64, F64]:
         """Reference and activity of frames turned from the baseline, before re-acquisition.
@@ -619,10 +662,32 @@ class FrameStream:
         """Frames completed by these samples (possibly none)."""
         if t_s.size == 0:
             return Frames.empty()
+        if self._unfiltered is not None:
+            held_t, held_a = self._unfiltered
+            t_s, accel_g = np.concatenate([held_t, t_s]), np.vstack([held_a, accel_g])
+            self._unfiltered = None
+        if self._inside_open_frame(t_s):
+            # nothing can complete: hold the samples and filter them with the next push, which
+            # gives the same values (the filter runs on unchanged), once per frame, not per push
+            self._unfiltered = (t_s.copy(), accel_g.copy())
+            return Frames.empty()
         return self._slow(self._raw_frames(*self._filter(t_s, accel_g), final=False))
+
+    def _inside_open_frame(self, t: F64) -> bool:
+        """Do all these samples extend the frame still open, without a gap?"""
+        if self._carry is None or self._last_t is None:
+            return False
+        steps = np.diff(t, prepend=self._last_t)
+        if not (np.all(steps > 0.0) and np.all(steps <= GAP_FACTOR / self.fs_hz)):
+            return False
+        open_k = np.floor(self._carry[0][:1] / self.p.frame_s)
+        return bool(np.floor(t[-1:] / self.p.frame_s) == open_k)
 
     def flush(self) -> Frames:
         """The last, incomplete frame, at the end of the data."""
+        if self._unfiltered is not None:  # they only extend the open frame: nothing completes
+            self._raw_frames(*self._filter(*self._unfiltered), final=False)
+            self._unfiltered = None
         z = np.empty(0)
         fr = self._raw_frames(z, np.empty((0, 3)), np.empty((0, 3)), z, np.empty(0, np.int64), True)
         return self._slow(fr) if len(fr) else fr
