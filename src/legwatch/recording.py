@@ -112,11 +112,11 @@ class Recording:
             )
         if t.size < 2:
             raise RecordingError(f"a recording needs at least 2 samples; got {t.size}.")
-        bad = np.flatnonzero(~np.isfinite(accel).all(axis=1))
-        if bad.size:
+        if not np.isfinite(accel).all():
+            bad = np.flatnonzero(~np.isfinite(accel).all(axis=1))
             raise RecordingError(f"accel_g sample {bad[0]} is NaN or infinite: {accel[bad[0]]}.")
-        bad = np.flatnonzero(~np.isfinite(t))
-        if bad.size:
+        if not np.isfinite(t).all():
+            bad = np.flatnonzero(~np.isfinite(t))
             raise RecordingError(f"t_s sample {bad[0]} is NaN or infinite.")
         steps = np.diff(t)
         bad = np.flatnonzero(steps <= 0)

@@ -76,7 +76,14 @@ def test_clipping_is_warned_about() -> None:
     accel = rec.accel_g.copy()
     accel[1000:1200, 0] = 8.0  # stuck at +8 g full scale
     night = analyze_night(Recording(accel, rec.t_s, START, 25.0))
-    assert any("full scale" in w for w in night.warnings)
+    assert any("full scale" in w and "200 samples" in w for w in night.warnings)
+    accel = rec.accel_g.copy()
+    accel[2000:2300, 2] = -4.0  # at -4 g, the other end of a +/-4 g range
+    accel[3000:3010, 1] = 3.0  # a large movement that is not clipped
+    night = analyze_night(Recording(accel, rec.t_s, START, 25.0))
+    (w,) = [w for w in night.warnings if "full scale" in w]
+    assert "300 samples sit at full scale (4.00 g), first at 80.0 s" in w
+    assert not any("full scale" in w for w in analyze_night(rec).warnings)
 
 
 def test_json_is_deterministic_and_complete() -> None:
@@ -108,6 +115,41 @@ def test_sleep_window_sets_the_denominator() -> None:
     assert night.analysable_s <= 30 * 60 + 1e-6
     assert "bed times given" in night.denominator
     assert all(10 * 60 <= t < 40 * 60 for t in night.scoring.movements.onset_s)
+
+
+def test_off_body_skips_only_windows_that_cannot_be_still() -> None:
+    """The off-body test computes the std only of windows whose range allows stillness; the
+    stretches it finds are those of the std of every window, near the threshold too."""
+    from types import SimpleNamespace
+
+    from legwatch.nights.analysis import OFF_BODY_MIN_S, OFF_BODY_STD_MG, _off_body
+
+    rng = np.random.default_rng(11)
+    n_s = 3600
+    t = np.arange(n_s * 10) / 10.0  # 0.1 s frames
+    # one 1 s mean per second: stretches of random spread around the threshold, a few jumps
+    spread_mg = np.repeat(rng.choice([0.1, 0.25, 0.29, 0.31, 0.35, 2.0], size=n_s // 300), 300)
+    means = rng.normal(0.0, 1.0, (n_s, 3)) * spread_mg[:, None] / 1000.0 / np.sqrt(3) + [0, 0, 1]
+    means[rng.integers(0, n_s, 5)] += 0.01
+    # and a still stretch where the bound is tight: pairs of opposite steps 61 s apart, so a
+    # window holds one pair at most, whose std is 0.98 of the threshold (range / sqrt(2 win))
+    h = 0.98 * OFF_BODY_STD_MG * np.sqrt(2 * 60) / 1000.0
+    means[1200:1800] = [0.0, 0.0, 1.0]
+    for i in range(1210, 1790, 61):
+        means[i : i + 2, 0] = [h / 2, -h / 2]
+    lp = np.repeat(means, 10, axis=0)
+    det = SimpleNamespace(envelope=SimpleNamespace(t_s=t, lp_g=lp))
+    view = np.lib.stride_tricks.sliding_window_view(means, 60, axis=0)
+    std = np.sqrt((view.std(axis=-1) ** 2).sum(axis=1)) * 1000.0
+    still = np.zeros(n_s, dtype=bool)
+    for i in np.flatnonzero(std < OFF_BODY_STD_MG):
+        still[i : i + 60] = True
+    edges = np.flatnonzero(np.diff(np.r_[0, still.astype(np.int8), 0]))
+    want = [(float(a), float(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    want = [(a, b) for a, b in want if b - a >= OFF_BODY_MIN_S]
+    assert np.sum(np.abs(std - OFF_BODY_STD_MG) < 0.02) > 50  # windows near the threshold
+    assert want, "no still stretch: the test would not test"
+    assert _off_body(det) == want  # type: ignore[arg-type]
 
 
 def test_off_body_time_leaves_the_denominator() -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import ndimage
 
 from legwatch.errors import AnalysisError, ParameterError
 from legwatch.events import EventTable
@@ -64,12 +65,13 @@ def _check_recording(rec: Recording) -> tuple[float, list[str]]:
     a = rec.accel_g
     if not np.any(a):
         raise AnalysisError(f"{where}: every sample is zero; the sensor recorded nothing.")
-    if np.all(a.max(axis=0) == a.min(axis=0)):
+    if np.array_equal(a, np.broadcast_to(a[0], a.shape)):
         raise AnalysisError(
             f"{where}: the signal never changes (constant {a[0].tolist()} g); the band was not "
             "sensing. Check the band and re-record."
         )
-    mag = np.sqrt((a * a).sum(axis=1))
+    x, y, z = a[:, 0], a[:, 1], a[:, 2]
+    mag = np.sqrt(x * x + y * y + z * z)  # the squares added x, y, z, as a row sum adds them
     med = float(np.median(mag))
     if not 0.5 <= med <= 2.0:
         raise AnalysisError(
@@ -78,10 +80,13 @@ def _check_recording(rec: Recording) -> tuple[float, list[str]]:
             "or thousands): convert them to g."
         )
     # saturation: many samples sitting exactly at the largest magnitude on an axis
-    peak = np.abs(a).max()
-    at_peak = np.abs(a) >= peak * (1 - 1e-9)
-    if peak > 1.5 and at_peak.any(axis=1).mean() > SATURATION_SHARE:
-        idx = np.flatnonzero(at_peak.any(axis=1))
+    peak = max(float(a.max()), -float(a.min()))
+    at_peak = np.zeros(0, dtype=bool)
+    if peak > 1.5:
+        top = peak * (1 - 1e-9)
+        at_peak = (np.abs(x) >= top) | (np.abs(y) >= top) | (np.abs(z) >= top)
+    if at_peak.size and at_peak.mean() > SATURATION_SHARE:
+        idx = np.flatnonzero(at_peak)
         warnings.append(
             f"{where}: {idx.size} samples sit at full scale ({peak:.2f} g), first at "
             f"{rec.t_s[idx[0]]:.1f} s and last at {rec.t_s[idx[-1]]:.1f} s: movements there were "
@@ -111,7 +116,16 @@ def _off_body(det: Detection) -> list[Interval]:
         return []
     # per minute-long window: std of the 1 s means, as a vector magnitude, mg
     view = np.lib.stride_tricks.sliding_window_view(means, win, axis=0)  # (m, 3, win)
-    std = np.sqrt((view.std(axis=-1) ** 2).sum(axis=1)) * 1000.0
+    # Values spread over a range r have a std of at least r / sqrt(2 win) (two of them at the
+    # ends, the rest at the mean): windows whose range on some axis rules out stillness are not
+    # computed. The std of the others is numpy's, window by window.
+    hi = ndimage.maximum_filter1d(means, win, axis=0, mode="nearest")
+    lo = ndimage.minimum_filter1d(means, win, axis=0, mode="nearest")
+    c = win // 2  # the filters centre a window of ``win`` on its element ``win // 2``
+    span_mg = (hi - lo)[c : c + view.shape[0]] * 1000.0
+    cand = np.flatnonzero((span_mg < 1.001 * OFF_BODY_STD_MG * np.sqrt(2 * win)).all(axis=1))
+    std = np.full(view.shape[0], np.inf)
+    std[cand] = np.sqrt((view[cand].std(axis=-1) ** 2).sum(axis=1)) * 1000.0
     contiguous = (secs[win - 1 :] - secs[: secs.size - win + 1]) == win - 1
     still = np.zeros(secs.size, dtype=bool)
     for i in np.flatnonzero((std < OFF_BODY_STD_MG) & contiguous):
