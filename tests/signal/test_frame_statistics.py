@@ -13,7 +13,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from legwatch.signal.frames import (
     _dot,
     _median_axis1,
-    _sq_norm,
+    _sq_norm_rows,
+    _sq_step,
     _trailing_median,
     _window_sum,
 )
@@ -66,8 +67,25 @@ def test_row_dot_products_are_numpys() -> None:
     u = rng.normal(size=(5000, 3)) * rng.uniform(1e-6, 10.0, size=(5000, 1))
     v = rng.normal(size=(5000, 3))
     assert _dot(u, v).tobytes() == (u * v).sum(axis=1).tobytes()
-    assert _sq_norm(u).tobytes() == (u * u).sum(axis=1).tobytes()
-    assert np.sqrt(_sq_norm(u)).tobytes() == np.linalg.norm(u, axis=1).tobytes()
+    assert _sq_norm_rows(u.T.copy()).tobytes() == (u * u).sum(axis=1).tobytes()
+    assert np.sqrt(_sq_norm_rows(u.T.copy())).tobytes() == np.linalg.norm(u, axis=1).tobytes()
+
+
+def test_channels_first_sample_sums_are_numpys_on_n_by_3() -> None:
+    """Samples are held (3, n); their steps and frame sums equal numpy's on the (n, 3) array."""
+    rng = np.random.default_rng(8)
+    a = rng.normal(size=(6000, 3)) * rng.uniform(1e-6, 10.0, size=(6000, 1)) + [0.1, -0.3, 0.9]
+    x = np.ascontiguousarray(a.T)
+    prev = rng.normal(size=3)
+    steps = np.diff(a, axis=0, prepend=prev[None, :])
+    assert _sq_step(x, prev).tobytes() == (steps * steps).sum(axis=1).tobytes()
+    starts = np.flatnonzero(rng.random(6000) < 0.1)  # frames of 1 to about 60 samples
+    starts[0] = 0
+    want = np.add.reduceat(a, starts, axis=0)
+    assert np.add.reduceat(x, starts, axis=1).T.tobytes(order="C") == want.tobytes()
+    assert np.add.reduceat(x[:, 7:], starts[1:] - 7, axis=1).T.tobytes(order="C") == (
+        np.add.reduceat(a[7:], starts[1:] - 7, axis=0).tobytes()
+    )
 
 
 @pytest.mark.parametrize("m", [4, 5])  # the still window: 5 blocks by default, 4 at 4 s

@@ -174,9 +174,23 @@ def _dot(u: F64, v: F64) -> F64:
     return np.asarray(p[:, 0] + p[:, 1] + p[:, 2], dtype=np.float64)
 
 
-def _sq_norm(v: F64) -> F64:
-    """Squared norm of each row of an (n, 3) array (see :func:`_dot`)."""
-    return _dot(v, v)
+def _sq_norm_rows(v: F64) -> F64:
+    """Squared norm of each column of a channels-first (3, n) array, computed in ``v``'s own
+    memory: the three squares added x, y, z, as ``(u * u).sum(axis=1)`` adds them for the
+    (n, 3) array ``u = v.T``."""
+    v *= v
+    out = v[0] + v[1]
+    out += v[2]
+    return out
+
+
+def _sq_step(x: F64, prev: F64) -> F64:
+    """Squared norm of each sample's step from the sample before (``prev`` before the first),
+    for channels-first (3, n) samples."""
+    d = np.empty_like(x)
+    np.subtract(x[:, :1], prev[:, None], out=d[:, :1])
+    np.subtract(x[:, 1:], x[:, :-1], out=d[:, 1:])
+    return _sq_norm_rows(d)
 
 
 def _votes(d: F64, starts: I64) -> F64:
@@ -231,32 +245,38 @@ class FrameStream:
         self._last_raw: F64 | None = None
         self._seg = -1
         self._seg_gap: dict[int, float] = {}  # segment -> length of the gap before it, s
-        self._carry: tuple[F64, F64, F64, F64, I64] | None = None
+        self._carry: tuple[F64, F64, F64, F64, I64, I64] | None = None
         self._unfiltered: tuple[F64, F64] | None = None  # samples held back by push()
         # block-level state (per current segment), set by _start_segment
         self._cur_seg = -1
         self._start_segment(-1)
 
     # -- samples -> raw frames ----------------------------------------------------------------
+    # Per-sample arrays are held channels first, (3, n): the filter runs along contiguous rows
+    # and every per-sample sum adds three contiguous rows, in the order a row-wise sum of an
+    # (n, 3) array adds them (x, y, z), so the values are those of the (n, 3) computation.
     def _filter(self, t: F64, a: F64) -> tuple[F64, F64, F64, F64, I64]:
         """Low-pass and squared step per sample, restarting the filter after every gap.
 
-        The step is carried squared (g^2): a frame's jerk is the square root of its largest step
+        ``a`` is (n, 3); the samples and their low-pass come back channels first, (3, n). The
+        step is carried squared (g^2): a frame's jerk is the square root of its largest step
         times the rate, which is the largest of the samples' jerks (both are monotone), with one
         square root per frame instead of one per sample.
         """
+        x = np.ascontiguousarray(a.T)
         prev = np.nan if self._last_t is None else self._last_t
         steps = np.diff(np.concatenate(([prev], t)))
         starts = np.flatnonzero(~(steps <= GAP_FACTOR / self.fs_hz))  # NaN -> new segment
         bounds = [*starts.tolist(), t.size]
-        lp = np.empty_like(a)
+        lp_parts: list[F64] = []
         step2 = np.empty(t.size)
         seg = np.empty(t.size, dtype=np.int64)
         first = t.size if not starts.size else int(starts[0])
         if first > 0:  # continue the current segment
-            lp[:first], self._zi = signal.sosfilt(self._sos, a[:first], axis=0, zi=self._zi)
-            prev_raw = self._last_raw if self._last_raw is not None else a[0]
-            step2[:first] = _sq_norm(np.diff(a[:first], axis=0, prepend=prev_raw[None, :]))
+            part, self._zi = signal.sosfilt(self._sos, x[:, :first], axis=-1, zi=self._zi)
+            lp_parts.append(part)
+            prev_raw = self._last_raw if self._last_raw is not None else x[:, 0]
+            step2[:first] = _sq_step(x[:, :first], prev_raw)
             seg[:first] = self._seg
         for s0, s1 in itertools.pairwise(bounds):
             if s0 >= s1:
@@ -271,36 +291,75 @@ class FrameStream:
                 )
             )
             self._seg_gap[self._seg] = gap
-            zi = self._zi_unit[:, :, None] * a[s0][None, None, :]
-            lp[s0:s1], self._zi = signal.sosfilt(self._sos, a[s0:s1], axis=0, zi=zi)
-            step2[s0] = 0.0
-            step2[s0 + 1 : s1] = _sq_norm(a[s0 + 1 : s1] - a[s0 : s1 - 1])
+            zi = self._zi_unit[:, None, :] * x[:, s0][None, :, None]
+            part, self._zi = signal.sosfilt(self._sos, x[:, s0:s1], axis=-1, zi=zi)
+            lp_parts.append(part)
+            step2[s0:s1] = _sq_step(x[:, s0:s1], x[:, s0])
+            step2[s0] = 0.0  # a segment's first sample has no step
             seg[s0:s1] = self._seg
+        lp = lp_parts[0] if len(lp_parts) == 1 else np.concatenate(lp_parts, axis=1)
         self._last_t = float(t[-1])
-        self._last_raw = a[-1].copy()
-        return t, a, lp, step2, seg
+        self._last_raw = x[:, -1].copy()
+        return t, x, lp, step2, seg
 
-    def _raw_frames(self, t: F64, a: F64, lp: F64, step2: F64, seg: I64, final: bool) -> Frames:
-        if self._carry is not None:
-            ct, ca, clp, cs2, cs = self._carry
-            t, a, lp = np.concatenate([ct, t]), np.vstack([ca, a]), np.vstack([clp, lp])
-            step2, seg = np.concatenate([cs2, step2]), np.concatenate([cs, seg])
-            self._carry = None
-        if t.size == 0:
-            return Frames.empty()
+    def _raw_frames(self, t: F64, x: F64, lp: F64, step2: F64, seg: I64, final: bool) -> Frames:
+        """Frames of these samples (channels first); the last one is kept back unless ``final``,
+        since the next chunk may add to it."""
         k = np.floor(t / self.p.frame_s).astype(np.int64)
-        starts = _group_starts([k, seg])
-        if not final:  # the last frame may still grow: keep it for the next chunk
-            cut = int(starts[-1])
-            self._carry = (t[cut:], a[cut:], lp[cut:], step2[cut:], seg[cut:])
-            t, a, lp, step2, seg, k = t[:cut], a[:cut], lp[:cut], step2[:cut], seg[:cut], k[:cut]
-            starts = starts[:-1]
-            if t.size == 0:
+        parts = []
+        if self._carry is not None:
+            # the kept frame and the new samples that continue it form one frame, summed on its
+            # own: a frame's sums do not depend on the samples around it
+            ct, cx, clp, cs2, cs, ck = self._carry
+            self._carry = None
+            same = (k == ck[0]) & (seg == cs[0])
+            j = t.size if same.all() else int(np.argmin(same))
+            joined = (
+                np.concatenate([ct, t[:j]]),
+                np.concatenate([cx, x[:, :j]], axis=1),
+                np.concatenate([clp, lp[:, :j]], axis=1),
+                np.concatenate([cs2, step2[:j]]),
+                np.concatenate([cs, seg[:j]]),
+                np.concatenate([ck, k[:j]]),
+            )
+            if j == t.size and not final:  # it is still open
+                self._carry = joined
                 return Frames.empty()
+            parts.append(self._frames_of(*joined, np.zeros(1, dtype=np.int64)))
+            t, x, lp, step2, seg, k = t[j:], x[:, j:], lp[:, j:], step2[j:], seg[j:], k[j:]
+        if t.size:
+            starts = _group_starts([k, seg])
+            if not final:
+                cut = int(starts[-1])
+                self._carry = (
+                    t[cut:].copy(),
+                    x[:, cut:].copy(),
+                    lp[:, cut:].copy(),
+                    step2[cut:].copy(),
+                    seg[cut:].copy(),
+                    k[cut:].copy(),
+                )
+                t, x, lp, step2, seg, k = (
+                    t[:cut],
+                    x[:, :cut],
+                    lp[:, :cut],
+                    step2[:cut],
+                    seg[:cut],
+                    k[:cut],
+                )
+                starts = starts[:-1]
+            if t.size:
+                parts.append(self._frames_of(t, x, lp, step2, seg, k, starts))
+        return Frames.concat(parts)
+
+    def _frames_of(
+        self, t: F64, x: F64, lp: F64, step2: F64, seg: I64, k: I64, starts: I64
+    ) -> Frames:
+        """One frame per group of samples starting at ``starts`` (raw statistics only)."""
         n = np.diff(np.append(starts, t.size)).astype(np.int64)
-        hf2 = _sq_norm(a - lp)
-        lp_m = np.add.reduceat(lp, starts, axis=0) / n[:, None]
-        raw_m = np.add.reduceat(a, starts, axis=0) / n[:, None]
+        hf2 = _sq_norm_rows(x - lp)
+        lp_m = np.ascontiguousarray(np.add.reduceat(lp, starts, axis=1).T) / n[:, None]
+        raw_m = np.ascontiguousarray(np.add.reduceat(x, starts, axis=1).T) / n[:, None]
         hf2_m = np.add.reduceat(hf2, starts) / n
         jerk_m = np.sqrt(np.maximum.reduceat(step2, starts)) * self.fs_hz
         m = starts.size
@@ -689,5 +748,5 @@ class FrameStream:
             self._raw_frames(*self._filter(*self._unfiltered), final=False)
             self._unfiltered = None
         z = np.empty(0)
-        fr = self._raw_frames(z, np.empty((0, 3)), np.empty((0, 3)), z, np.empty(0, np.int64), True)
+        fr = self._raw_frames(z, np.empty((3, 0)), np.empty((3, 0)), z, np.empty(0, np.int64), True)
         return self._slow(fr) if len(fr) else fr
