@@ -51,6 +51,25 @@ def test_invalid_recordings_say_what_and_where(kw: dict, message: str) -> None: 
         _rec(**kw)
 
 
+def test_scaled_multiplies_samples_and_keeps_the_rest() -> None:
+    t = np.concatenate([np.arange(100) / 50.0, 10 + np.arange(100) / 50.0])
+    accel = np.random.default_rng(1).normal(0, 0.01, (200, 3)) + np.array([0.0, 0.0, 1.0])
+    rec = _rec(t=t, accel=accel, site="right_ankle", band_id="b7")
+    got = rec.scaled(1.25)
+    want = Recording(accel * 1.25, t, START, 50.0, band_id="b7", site="right_ankle")
+    assert got.accel_g.tobytes() == want.accel_g.tobytes()
+    assert got.t_s is rec.t_s and got.gaps == want.gaps and got.side == "right"
+    assert (got.band_id, got.start_utc, got.fs_nominal_hz) == ("b7", START, 50.0)
+    assert rec.accel_g[0, 2] == accel[0, 2]  # the original is untouched
+    with pytest.raises(ValueError, match="read-only"):
+        got.accel_g[0, 0] = 5.0
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ParameterError, match="'factor'"):
+            rec.scaled(bad)
+    with pytest.raises(RecordingError, match="overflows"):
+        rec.scaled(1.79e308)  # z = 1 g times this is finite; 1.01 g is not
+
+
 def test_recording_errors_are_value_errors_too() -> None:
     assert issubclass(RecordingError, ValueError) and issubclass(ParameterError, ValueError)
 

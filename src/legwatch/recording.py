@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -195,6 +196,23 @@ class Recording:
             t_s=t,
             gaps=tuple(g for g in self.gaps if g.start_s >= t[0] and g.end_s <= t[-1]),
         )
+
+    def scaled(self, factor: float) -> Recording:
+        """The same recording with every sample multiplied by ``factor`` (a gain correction).
+
+        Times, gaps and the rest were checked when this recording was made and are kept as
+        they are; only the new samples are checked (a whole night is not validated again).
+        """
+        if not (np.isfinite(factor) and factor > 0):
+            raise ParameterError("factor", "a positive finite number", factor)
+        with np.errstate(over="ignore"):  # said below, with the factor
+            accel = self.accel_g * float(factor)
+        if not np.isfinite(accel).all():
+            raise RecordingError(f"scaling by {factor!r} overflows some samples.")
+        accel.setflags(write=False)
+        out = copy.copy(self)
+        object.__setattr__(out, "accel_g", accel)
+        return out
 
     def __repr__(self) -> str:
         return (

@@ -488,7 +488,7 @@ def detect_night(
         gain, w = _check_recording(rec)
         warnings += w
         if abs(gain - 1.0) > 1e-3:
-            rec = replace(rec, accel_g=rec.accel_g * gain)
+            rec = rec.scaled(gain)
         det = detect_movements(rec, params)
         offset = (rec.start_utc - start).total_seconds()
         off_body = [(a + offset, b + offset) for a, b in _off_body(det)]
